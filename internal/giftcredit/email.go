@@ -1,6 +1,9 @@
 package giftcredit
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // Email is one message ready to send: rendered, addressed, with the outbox
 // id it is tracked under (empty when it is not tracked).
@@ -18,4 +21,54 @@ type Email struct {
 // caller keeps it pending in the outbox.
 type Mailer interface {
 	Send(ctx context.Context, e Email) (messageID string, err error)
+}
+
+// Outbox keeps emails until they are sent.
+type Outbox interface {
+	// MarkSent records emails (outbox id → provider message id) as sent,
+	// each only if still pending; ECONFLICT if another sender got there first.
+	MarkSent(ctx context.Context, shopID string, sent map[string]string) error
+}
+
+// Deliver sends emails written to the outbox and marks those SES accepted
+// as sent. A failed send stays pending for the scheduled sender; Deliver
+// never fails the caller's request. It returns how many were sent.
+func Deliver(ctx context.Context, m Mailer, o Outbox, shopID string, emails []Email) (int, error) {
+	sent := map[string]string{}
+	var firstErr error
+	for _, e := range emails {
+		id, err := m.Send(ctx, e)
+		if err != nil {
+			if firstErr == nil {
+				firstErr = err
+			}
+			continue
+		}
+		sent[e.ID] = id
+	}
+	if len(sent) > 0 {
+		if err := o.MarkSent(ctx, shopID, sent); err != nil && firstErr == nil {
+			firstErr = err
+		}
+	}
+	return len(sent), firstErr
+}
+
+// PendingEmail is an outbox record due for (re)sending.
+type PendingEmail struct {
+	ShopID   string
+	Email    Email
+	Attempts int64
+}
+
+// MailQueue is the outbox as the scheduled sender sees it.
+type MailQueue interface {
+	Outbox
+	// Enqueue writes a pending email and returns it with its outbox id.
+	Enqueue(ctx context.Context, shopID string, e Email) (Email, error)
+	// DueEmails returns up to limit pending emails due at now.
+	DueEmails(ctx context.Context, now time.Time, limit int) ([]PendingEmail, error)
+	// Claim takes a pending email for one send attempt and schedules the
+	// next one with backoff; ECONFLICT if another sender claimed it.
+	Claim(ctx context.Context, p PendingEmail, now time.Time) error
 }

@@ -1,0 +1,81 @@
+package giftcredit
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/giftcredit/giftcredit/internal/mail"
+	"github.com/giftcredit/giftcredit/internal/money"
+)
+
+// formatAmount renders minor units with the currency's exponent.
+func formatAmount(amount int64, cur string) string {
+	m, err := money.New(amount, cur)
+	if err != nil {
+		return fmt.Sprintf("%d %s", amount, cur)
+	}
+	return m.String()
+}
+
+func email(from, to string, m mail.Message) Email {
+	return Email{From: from, To: to, Subject: m.Subject, Text: m.Text, HTML: m.HTML}
+}
+
+// OrderEmails composes the emails of a placed order whose cards still carry
+// their codes: one to the buyer with the cards that have no recipient, one
+// to each recipient with theirs, and a confirmation with masked codes to the
+// shop's admin.
+func OrderEmails(shop Shop, o Order) ([]Email, error) {
+	var out []Email
+	byRecipient := map[string][]mail.GiftCard{}
+	var order []string
+	for _, c := range o.GiftCards {
+		to := c.RecipientEmail
+		if to == "" {
+			to = o.BillingEmail
+		}
+		if _, ok := byRecipient[to]; !ok {
+			order = append(order, to)
+		}
+		byRecipient[to] = append(byRecipient[to], mail.GiftCard{Code: c.Code, Amount: formatAmount(c.Amount, o.Currency)})
+	}
+	for _, to := range order {
+		m, err := mail.GiftCards(mail.GiftCardsData{ShopName: shop.Name, BuyerName: o.BillingName,
+			ToRecipient: to != o.BillingEmail, Cards: byRecipient[to]})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, email(shop.SenderAddress, to, m))
+	}
+	if shop.AdminEmail != "" {
+		d := mail.OrderConfirmationData{ShopName: shop.Name, OrderID: o.ID, BillingName: o.BillingName, BillingEmail: o.BillingEmail,
+			PaymentMethod: o.PaymentMethod, Total: formatAmount(o.Total, o.Currency),
+			CreditApplied: formatAmount(o.CreditApplied, o.Currency), AmountDue: formatAmount(o.AmountDue, o.Currency)}
+		for _, c := range o.GiftCards {
+			d.Cards = append(d.Cards, mail.MaskedCard{Last4: c.Last4, Amount: formatAmount(c.Amount, o.Currency), Recipient: c.RecipientEmail})
+		}
+		m, err := mail.OrderConfirmation(d)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, email(shop.SenderAddress, shop.AdminEmail, m))
+	}
+	return out, nil
+}
+
+// AuditEmail composes the report of a failed audit to the shop's admin.
+func AuditEmail(shop Shop, r AuditReport, defaultSender string) (Email, error) {
+	d := mail.AuditReportData{ShopName: shop.Name, CheckedAt: r.CheckedAt.UTC().Format(time.RFC3339), Transactions: r.Transactions}
+	for _, b := range r.Breaches {
+		d.Breaches = append(d.Breaches, b.Kind+" "+b.Subject+": "+b.Detail)
+	}
+	m, err := mail.AuditReport(d)
+	if err != nil {
+		return Email{}, err
+	}
+	from := shop.SenderAddress
+	if from == "" {
+		from = defaultSender
+	}
+	return email(from, shop.AdminEmail, m), nil
+}

@@ -1,0 +1,255 @@
+package giftcredit
+
+import (
+	"net/mail"
+	"regexp"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// Limits on input sizes. They keep items well under DynamoDB's 400 KB and
+// a whole order inside one TransactWriteItems (100 actions).
+const (
+	MaxNameLen        = 200
+	MaxEmailLen       = 254
+	MaxReferenceLen   = 200
+	MaxDescriptionLen = 200
+	MaxOrderRefLen    = 128
+	MaxGiftCards      = 20
+	MaxGoodsLines     = 50
+	MaxQuantity       = 10_000
+	// MaxAmount bounds any single amount so that sums of many amounts cannot
+	// overflow int64 (1e15 minor units is 10 trillion in a 2-exponent currency).
+	MaxAmount = 1_000_000_000_000_000
+)
+
+var paymentTypeRE = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,39}$`)
+
+// ValidatePaymentType accepts the built-in payment methods (card, cash,
+// check, other) and any custom type a shop names: a lowercase slug.
+func ValidatePaymentType(field, p string) error {
+	if !paymentTypeRE.MatchString(p) {
+		return Invalid(field, "%s must be card, cash, check, other or a custom type matching [a-z][a-z0-9_-]{0,39}", field)
+	}
+	return nil
+}
+
+// NormalizeEmail validates a bare email address and returns its canonical
+// (lower-case) form used for uniqueness.
+func NormalizeEmail(field, email string) (string, error) {
+	if email == "" {
+		return "", Invalid(field, "%s is required", field)
+	}
+	if len(email) > MaxEmailLen {
+		return "", Invalid(field, "%s is longer than %d characters", field, MaxEmailLen)
+	}
+	a, err := mail.ParseAddress(email)
+	if err != nil || a.Name != "" || a.Address != email || !strings.Contains(email[strings.LastIndexByte(email, '@'):], ".") {
+		return "", Invalid(field, "%s is not a valid email address", field)
+	}
+	return strings.ToLower(email), nil
+}
+
+// ValidateText checks a required or optional free-text field.
+func ValidateText(field, s string, required bool, max int) error {
+	if required && strings.TrimSpace(s) == "" {
+		return Invalid(field, "%s is required", field)
+	}
+	if !utf8.ValidString(s) {
+		return Invalid(field, "%s is not valid UTF-8", field)
+	}
+	if utf8.RuneCountInString(s) > max {
+		return Invalid(field, "%s is longer than %d characters", field, max)
+	}
+	for _, r := range s {
+		if r < 0x20 && r != '\t' {
+			return Invalid(field, "%s contains control characters", field)
+		}
+	}
+	return nil
+}
+
+// ValidateAmount checks that an amount is positive and within MaxAmount.
+func ValidateAmount(field string, amount int64) error {
+	if amount <= 0 {
+		return Invalid(field, "%s must be a positive integer of minor units", field)
+	}
+	if amount > MaxAmount {
+		return Invalid(field, "%s is larger than %d", field, int64(MaxAmount))
+	}
+	return nil
+}
+
+// NewCustomer is the input to create a customer.
+type NewCustomer struct {
+	Email string `json:"email"`
+	Name  string `json:"name"`
+}
+
+// Validate checks the input and returns the canonical email.
+func (in NewCustomer) Validate() (string, error) {
+	email, err := NormalizeEmail("email", in.Email)
+	if err != nil {
+		return "", err
+	}
+	return email, ValidateText("name", in.Name, true, MaxNameLen)
+}
+
+// NewOrder is the input to place an order.
+type NewOrder struct {
+	CustomerID    string        `json:"customerId,omitempty"`
+	BillingName   string        `json:"billingName"`
+	BillingEmail  string        `json:"billingEmail"`
+	PaymentMethod string        `json:"paymentMethod"`
+	Currency      string        `json:"currency"`
+	GiftCards     []NewGiftCard `json:"giftCards,omitempty"`
+	Goods         []OrderLine   `json:"goods,omitempty"`
+	ApplyCredit   *bool         `json:"applyCredit,omitempty"`
+}
+
+// NewGiftCard is a gift card to issue in an order.
+type NewGiftCard struct {
+	Amount         int64  `json:"amount"`
+	RecipientEmail string `json:"recipientEmail,omitempty"`
+}
+
+// WantsCredit reports whether the customer's credit should pay for goods.
+func (in NewOrder) WantsCredit() bool {
+	return in.CustomerID != "" && (in.ApplyCredit == nil || *in.ApplyCredit)
+}
+
+// Validate checks the order (currency is checked by the caller with the
+// currency table) and returns the gift-card and goods totals.
+func (in NewOrder) Validate() (cards, goods int64, err error) {
+	if err := ValidateText("billingName", in.BillingName, true, MaxNameLen); err != nil {
+		return 0, 0, err
+	}
+	if _, err := NormalizeEmail("billingEmail", in.BillingEmail); err != nil {
+		return 0, 0, err
+	}
+	if err := ValidatePaymentType("paymentMethod", in.PaymentMethod); err != nil {
+		return 0, 0, err
+	}
+	if in.PaymentMethod == "gift_card" || in.PaymentMethod == "credit" {
+		return 0, 0, Invalid("paymentMethod", "gift cards and account credit are not payment methods for an order")
+	}
+	if len(in.GiftCards) == 0 && len(in.Goods) == 0 {
+		return 0, 0, Invalid("giftCards", "an order needs at least one gift card or goods line")
+	}
+	if len(in.GiftCards) > MaxGiftCards {
+		return 0, 0, Invalid("giftCards", "at most %d gift cards per order", MaxGiftCards)
+	}
+	if len(in.Goods) > MaxGoodsLines {
+		return 0, 0, Invalid("goods", "at most %d goods lines per order", MaxGoodsLines)
+	}
+	for i, c := range in.GiftCards {
+		if err := ValidateAmount(fieldIndex("giftCards", i, "amount"), c.Amount); err != nil {
+			return 0, 0, err
+		}
+		if c.RecipientEmail != "" {
+			if _, err := NormalizeEmail(fieldIndex("giftCards", i, "recipientEmail"), c.RecipientEmail); err != nil {
+				return 0, 0, err
+			}
+		}
+		cards += c.Amount // bounded: MaxGiftCards * MaxAmount < MaxInt64
+	}
+	for i, g := range in.Goods {
+		if err := ValidateText(fieldIndex("goods", i, "description"), g.Description, true, MaxDescriptionLen); err != nil {
+			return 0, 0, err
+		}
+		if err := ValidateAmount(fieldIndex("goods", i, "unitPrice"), g.UnitPrice); err != nil {
+			return 0, 0, err
+		}
+		if g.Quantity <= 0 || g.Quantity > MaxQuantity {
+			return 0, 0, Invalid(fieldIndex("goods", i, "quantity"), "quantity must be between 1 and %d", MaxQuantity)
+		}
+		line := g.UnitPrice * g.Quantity // bounded: 1e15 * 1e4 < 9.2e18
+		if line > MaxAmount {
+			return 0, 0, Invalid(fieldIndex("goods", i, "unitPrice"), "line total is larger than %d", int64(MaxAmount))
+		}
+		goods += line
+		if goods > MaxAmount {
+			return 0, 0, Invalid("goods", "goods total is larger than %d", int64(MaxAmount))
+		}
+	}
+	if cards+goods > MaxAmount {
+		return 0, 0, Invalid("giftCards", "order total is larger than %d", int64(MaxAmount))
+	}
+	return cards, goods, nil
+}
+
+// DirectCredit is the input to credit a customer's account directly,
+// balanced against the funding account of a payment type (seed 003's
+// "refund to credit" with a custom payment type).
+type DirectCredit struct {
+	CustomerID  string `json:"customerId"`
+	Amount      int64  `json:"amount"`
+	Currency    string `json:"currency"`
+	PaymentType string `json:"paymentType"`
+	Reference   string `json:"reference,omitempty"`
+}
+
+// Validate checks the input (currency is checked by the caller).
+func (in DirectCredit) Validate() error {
+	if err := ValidateAmount("amount", in.Amount); err != nil {
+		return err
+	}
+	if err := ValidatePaymentType("paymentType", in.PaymentType); err != nil {
+		return err
+	}
+	return ValidateText("reference", in.Reference, false, MaxReferenceLen)
+}
+
+// CreditApplication is the input to spend a customer's credit on an order
+// of the shop's own checkout, identified by OrderRef.
+type CreditApplication struct {
+	CustomerID string `json:"customerId"`
+	OrderRef   string `json:"orderRef"`
+	AmountDue  int64  `json:"amountDue"`
+	Currency   string `json:"currency"`
+}
+
+// Validate checks the input (currency is checked by the caller).
+func (in CreditApplication) Validate() error {
+	if err := ValidateText("orderRef", in.OrderRef, true, MaxOrderRefLen); err != nil {
+		return err
+	}
+	return ValidateAmount("amountDue", in.AmountDue)
+}
+
+// AppliedCredit is the result of a credit application.
+type AppliedCredit struct {
+	OrderRef      string `json:"orderRef"`
+	Currency      string `json:"currency"`
+	Applied       int64  `json:"applied"`
+	AmountDue     int64  `json:"amountDue"`
+	TransactionID string `json:"transactionId,omitempty"`
+	Balance       int64  `json:"balance"`
+}
+
+// Redemption is the result of redeeming a gift card onto a customer.
+type Redemption struct {
+	CardID        string `json:"cardId"`
+	Last4         string `json:"last4"`
+	Currency      string `json:"currency"`
+	Amount        int64  `json:"amount"`
+	Balance       int64  `json:"balance"`
+	TransactionID string `json:"transactionId"`
+}
+
+// Reversal is the input to reverse a transaction of a customer.
+type Reversal struct {
+	CustomerID    string `json:"customerId"`
+	TransactionID string `json:"transactionId"`
+	Reason        string `json:"reason"`
+}
+
+// Validate checks the input.
+func (in Reversal) Validate() error {
+	return ValidateText("reason", in.Reason, true, MaxReferenceLen)
+}
+
+func fieldIndex(list string, i int, field string) string {
+	return list + "[" + strconv.Itoa(i) + "]." + field
+}

@@ -1,0 +1,260 @@
+package giftcredit
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sort"
+	"time"
+)
+
+// Ledger is the set of operations on a shop's customers, gift cards, orders
+// and credit. Every mutation is atomic and idempotent: given the same
+// idempotency key and the same input it returns the first result and writes
+// nothing; the same key with another input fails with EIDEMPOTENCYMISMATCH.
+// Records of another shop are reported as ENOTFOUND.
+type Ledger interface {
+	// CreateCustomer creates a customer. A taken email (case-insensitive)
+	// is ECONFLICT with Detail["customerId"] set to the existing customer.
+	CreateCustomer(ctx context.Context, a Actor, idemKey string, in NewCustomer) (Customer, error)
+	// Customer returns a customer with balances, or ENOTFOUND.
+	Customer(ctx context.Context, shopID, customerID string) (Customer, error)
+	// CustomerByEmail finds a customer by email, or ENOTFOUND.
+	CustomerByEmail(ctx context.Context, shopID, email string) (Customer, error)
+	// PlaceOrder places an order, issues its gift cards (codes are in the
+	// result only) and applies the customer's credit to goods unless asked
+	// not to. Returns EINVALID, ENOTFOUND (customer).
+	PlaceOrder(ctx context.Context, a Actor, idemKey string, in NewOrder) (PlacedOrder, error)
+	// Order returns an order with codes masked, or ENOTFOUND.
+	Order(ctx context.Context, shopID, orderID string) (Order, error)
+	// Redeem moves a card's whole balance onto the customer's credit. A
+	// wrong, used or disabled code is ECARD, the same in every case.
+	Redeem(ctx context.Context, a Actor, idemKey, customerID, code string) (Redemption, error)
+	// CheckCard returns a card by its code; an unknown code is ECARD and a
+	// malformed one EINVALID.
+	CheckCard(ctx context.Context, shopID, code string) (GiftCard, error)
+	// DisableCard disables an active card (disabling a disabled card is a
+	// no-op); a redeemed card is ECONFLICT.
+	DisableCard(ctx context.Context, a Actor, idemKey, cardID string) (GiftCard, error)
+	// Credit credits a customer directly against a payment type's funding account.
+	Credit(ctx context.Context, a Actor, idemKey string, in DirectCredit) (Transaction, error)
+	// ApplyCredit spends up to the available credit on an order ref, once
+	// per order ref (a second application is ECONFLICT).
+	ApplyCredit(ctx context.Context, a Actor, idemKey string, in CreditApplication) (AppliedCredit, error)
+	// Reverse posts the compensating transaction of a credit, credit
+	// application or promotion grant; at most once per transaction.
+	// EINSUFFICIENTFUNDS if the credit was already spent.
+	Reverse(ctx context.Context, a Actor, idemKey string, in Reversal) (Transaction, error)
+	// History lists a customer's transactions, newest first.
+	History(ctx context.Context, shopID, customerID string, p PageRequest) (TransactionPage, error)
+	// Audit walks a shop's records and reports every broken invariant.
+	Audit(ctx context.Context, shopID string) (AuditReport, error)
+}
+
+// PlacedOrder is the result of placing an order: the order with each card's
+// code (the only time codes are returned) and the emails to send.
+type PlacedOrder struct {
+	Order  Order   `json:"order"`
+	Emails []Email `json:"-"`
+}
+
+// PageRequest asks for one page of a list. Cursor is opaque.
+type PageRequest struct {
+	Cursor string
+	Limit  int
+}
+
+// Page limits.
+const (
+	DefaultPageSize = 25
+	MaxPageSize     = 100
+)
+
+// Normalize applies defaults and bounds to a page request.
+func (p PageRequest) Normalize() (PageRequest, error) {
+	if p.Limit == 0 {
+		p.Limit = DefaultPageSize
+	}
+	if p.Limit < 1 || p.Limit > MaxPageSize {
+		return p, Invalid("limit", "limit must be between 1 and %d", MaxPageSize)
+	}
+	return p, nil
+}
+
+// TransactionPage is one page of a transaction history.
+type TransactionPage struct {
+	Transactions []Transaction `json:"transactions"`
+	NextCursor   string        `json:"nextCursor,omitempty"`
+}
+
+// Validate checks a transaction's shape: at least two postings, no zero
+// amounts, and postings that sum to zero in each currency without overflow.
+func (t Transaction) Validate() error {
+	if len(t.Postings) < 2 {
+		return fmt.Errorf("transaction %s has %d postings, want at least 2", t.ID, len(t.Postings))
+	}
+	sums := map[string]int64{}
+	for i, p := range t.Postings {
+		if p.Amount == 0 {
+			return fmt.Errorf("transaction %s posting %d has a zero amount", t.ID, i)
+		}
+		if p.Account == "" || p.Currency == "" {
+			return fmt.Errorf("transaction %s posting %d has no account or currency", t.ID, i)
+		}
+		s, ok := addInt64(sums[p.Currency], p.Amount)
+		if !ok {
+			return fmt.Errorf("transaction %s overflows in %s", t.ID, p.Currency)
+		}
+		sums[p.Currency] = s
+	}
+	for cur, s := range sums {
+		if s != 0 {
+			return fmt.Errorf("transaction %s does not balance in %s: sum %d", t.ID, cur, s)
+		}
+	}
+	return nil
+}
+
+func addInt64(a, b int64) (int64, bool) {
+	if (b > 0 && a > math.MaxInt64-b) || (b < 0 && a < math.MinInt64-b) {
+		return 0, false
+	}
+	return a + b, true
+}
+
+// AuditReport is the outcome of walking a shop's ledger.
+type AuditReport struct {
+	ShopID       string    `json:"shopId"`
+	CheckedAt    time.Time `json:"checkedAt"`
+	Transactions int       `json:"transactions"`
+	Accounts     int       `json:"accounts"`
+	Breaches     []Breach  `json:"breaches"`
+}
+
+// Breach is one broken invariant.
+type Breach struct {
+	Kind    string `json:"kind"`
+	Subject string `json:"subject"`
+	Detail  string `json:"detail"`
+}
+
+// OK reports whether the audit found nothing wrong.
+func (r AuditReport) OK() bool { return len(r.Breaches) == 0 }
+
+// StoredBalance is a balance as the store keeps it, for the audit to compare
+// against the postings.
+type StoredBalance struct {
+	Account  string
+	Currency string
+	Amount   int64
+	Version  int64
+}
+
+// Auditor proves a shop's invariants from its records: feed it every
+// transaction and every stored balance, then call Report.
+type Auditor struct {
+	report   AuditReport
+	sums     map[[2]string]int64
+	postings map[[2]string][]Posting
+	stored   map[[2]string]StoredBalance
+}
+
+// NewAuditor starts an audit of a shop.
+func NewAuditor(shopID string, now time.Time) *Auditor {
+	return &Auditor{
+		report:   AuditReport{ShopID: shopID, CheckedAt: now, Breaches: []Breach{}},
+		sums:     map[[2]string]int64{},
+		postings: map[[2]string][]Posting{},
+		stored:   map[[2]string]StoredBalance{},
+	}
+}
+
+func (a *Auditor) breach(kind, subject, format string, args ...any) {
+	a.report.Breaches = append(a.report.Breaches, Breach{Kind: kind, Subject: subject, Detail: fmt.Sprintf(format, args...)})
+}
+
+// AddTransaction records a transaction and checks that it balances.
+func (a *Auditor) AddTransaction(t Transaction) {
+	a.report.Transactions++
+	if err := t.Validate(); err != nil {
+		a.breach("unbalanced_transaction", t.ID, "%v", err)
+	}
+	for _, p := range t.Postings {
+		k := [2]string{p.Account, p.Currency}
+		s, ok := addInt64(a.sums[k], p.Amount)
+		if !ok {
+			a.breach("overflow", p.Account, "sum of postings overflows in %s", p.Currency)
+		}
+		a.sums[k] = s
+		if TracksBalance(p.Account) {
+			if p.BalanceAfter == nil {
+				a.breach("missing_balance_after", t.ID, "posting to %s has no balance after", p.Account)
+			} else {
+				a.postings[k] = append(a.postings[k], p)
+			}
+		}
+	}
+}
+
+// AddBalance records a balance as stored.
+func (a *Auditor) AddBalance(b StoredBalance) {
+	a.stored[[2]string{b.Account, b.Currency}] = b
+}
+
+// Report finishes the audit: every stored balance equals the sum of its
+// postings and is not negative, and each account's postings, in version
+// order, step through its balances without gaps.
+func (a *Auditor) Report() AuditReport {
+	keys := map[[2]string]bool{}
+	for k := range a.stored {
+		keys[k] = true
+	}
+	for k := range a.sums {
+		if TracksBalance(k[0]) {
+			keys[k] = true
+		}
+	}
+	ordered := make([][2]string, 0, len(keys))
+	for k := range keys {
+		ordered = append(ordered, k)
+	}
+	sort.Slice(ordered, func(i, j int) bool {
+		if ordered[i][0] != ordered[j][0] {
+			return ordered[i][0] < ordered[j][0]
+		}
+		return ordered[i][1] < ordered[j][1]
+	})
+	for _, k := range ordered {
+		subject := k[0] + "/" + k[1]
+		st, ok := a.stored[k]
+		sum := a.sums[k]
+		if !ok {
+			if sum != 0 {
+				a.breach("missing_balance", subject, "postings sum to %d but no balance is stored", sum)
+			}
+			continue
+		}
+		if st.Amount != sum {
+			a.breach("balance_mismatch", subject, "stored balance %d, postings sum to %d", st.Amount, sum)
+		}
+		if st.Amount < 0 {
+			a.breach("negative_balance", subject, "balance is %d", st.Amount)
+		}
+		ps := a.postings[k]
+		sort.Slice(ps, func(i, j int) bool { return ps[i].Version < ps[j].Version })
+		var running int64
+		for _, p := range ps {
+			running += p.Amount
+			if *p.BalanceAfter != running {
+				a.breach("balance_after_mismatch", subject, "posting at version %d records balance %d, running sum is %d", p.Version, *p.BalanceAfter, running)
+				break
+			}
+			if running < 0 {
+				a.breach("negative_balance", subject, "balance went to %d at version %d", running, p.Version)
+				break
+			}
+		}
+	}
+	a.report.Accounts = len(ordered)
+	return a.report
+}

@@ -1,0 +1,239 @@
+// Package mail renders the emails giftcredit sends: a subject, a plain-text
+// body and an HTML body for each message, from templates embedded in the
+// binary. It is presentation only: it sends nothing and imports only the
+// standard library, so the domain can render without the SES adapter.
+//
+// Data types hold plain strings that the caller has already formatted
+// (amounts such as "50.00 USD", dates), so this package knows nothing of
+// money or time zones. Counts are ints.
+//
+// Only the gift-card email to the buyer or a card's recipient carries full
+// codes. A code is a bearer instrument: whoever reads it can spend it. The
+// messages to a shop's admin address (order confirmation, promotion and
+// audit reports) go to mailboxes that many staff may read, are forwarded
+// and kept for years, so their data types have no field for a full code at
+// all, only the last four characters and a masked form, and rendering
+// refuses a masked form that shows more than four characters. A mistake
+// upstream then fails loudly instead of mailing a spendable code.
+package mail
+
+import (
+	"bytes"
+	"embed"
+	"errors"
+	"fmt"
+	htmltemplate "html/template"
+	"strings"
+	texttemplate "text/template"
+	"unicode/utf8"
+)
+
+// Message is one rendered email: a one-line subject, a plain-text body and
+// an HTML body saying the same thing.
+type Message struct {
+	Subject string
+	Text    string
+	HTML    string
+}
+
+//go:embed templates/*.tmpl
+var templateFS embed.FS
+
+// messageTemplate is the parsed pair of templates for one kind of message. The
+// text file defines "subject" and "text"; the HTML file defines "content",
+// which layout.html.tmpl wraps.
+type messageTemplate struct {
+	text *texttemplate.Template
+	html *htmltemplate.Template
+}
+
+// The templates are parsed once, at init, and never modified: a broken
+// template fails every test and the binary's start rather than a send.
+var (
+	giftCardsTemplate         = mustParse("gift_cards")
+	orderConfirmationTemplate = mustParse("order_confirmation")
+	auditReportTemplate       = mustParse("audit_report")
+	promotionSummaryTemplate  = mustParse("promotion_summary")
+	promotionCreditTemplate   = mustParse("promotion_credit")
+)
+
+func mustParse(name string) messageTemplate {
+	return messageTemplate{
+		text: texttemplate.Must(texttemplate.New(name).Option("missingkey=error").
+			ParseFS(templateFS, "templates/"+name+".txt.tmpl")),
+		html: htmltemplate.Must(htmltemplate.New(name).Option("missingkey=error").
+			ParseFS(templateFS, "templates/layout.html.tmpl", "templates/"+name+".html.tmpl")),
+	}
+}
+
+// render executes t with data. The subject is collapsed to one line so no
+// value can break it into extra header lines.
+func (t messageTemplate) render(data any) (Message, error) {
+	var subject, text, html bytes.Buffer
+	if err := t.text.ExecuteTemplate(&subject, "subject", data); err != nil {
+		return Message{}, fmt.Errorf("mail %s: subject: %w", t.text.Name(), err)
+	}
+	if err := t.text.ExecuteTemplate(&text, "text", data); err != nil {
+		return Message{}, fmt.Errorf("mail %s: text: %w", t.text.Name(), err)
+	}
+	s := strings.Join(strings.Fields(subject.String()), " ")
+	layout := struct {
+		Subject string
+		Data    any
+	}{s, data}
+	if err := t.html.ExecuteTemplate(&html, "layout", layout); err != nil {
+		return Message{}, fmt.Errorf("mail %s: html: %w", t.text.Name(), err)
+	}
+	return Message{
+		Subject: s,
+		Text:    strings.TrimSpace(text.String()) + "\n",
+		HTML:    html.String(),
+	}, nil
+}
+
+// GiftCardsData is the gift-card email to the buyer, or to one card's
+// recipient when the buyer named one.
+type GiftCardsData struct {
+	ShopName  string
+	BuyerName string
+	// ToRecipient is true when the email goes to a recipient the buyer named
+	// rather than to the buyer: it then says who sent the cards.
+	ToRecipient bool
+	Cards       []GiftCard
+}
+
+// GiftCard is one card in a gift-card email.
+type GiftCard struct {
+	// Code is the full code in its display form (XXXX-XXXX-XXXX-XXXX-C).
+	Code   string
+	Amount string
+}
+
+// GiftCards renders the email that delivers gift-card codes, their amounts
+// and how to redeem them. It fails if there are no cards or a card has no
+// code.
+func GiftCards(d GiftCardsData) (Message, error) {
+	if len(d.Cards) == 0 {
+		return Message{}, errors.New("mail gift_cards: no cards")
+	}
+	for i, c := range d.Cards {
+		if strings.TrimSpace(c.Code) == "" {
+			return Message{}, fmt.Errorf("mail gift_cards: card %d has no code", i)
+		}
+	}
+	return giftCardsTemplate.render(d)
+}
+
+// OrderConfirmationData is the order confirmation sent to the shop's admin
+// address. It has no field for a full code, by design (see the package
+// documentation).
+type OrderConfirmationData struct {
+	ShopName      string
+	OrderID       string
+	BillingName   string
+	BillingEmail  string
+	PaymentMethod string
+	Total         string
+	CreditApplied string
+	AmountDue     string
+	Cards         []MaskedCard
+}
+
+// MaskedCard is a gift card as an admin sees it.
+type MaskedCard struct {
+	// Last4 is the last four characters of the code.
+	Last4 string
+	// Masked is the code with all but Last4 hidden, such as
+	// ****-****-****-ABCD. Empty means that form, built from Last4.
+	Masked string
+	Amount string
+	// Recipient is the recipient's email address; empty means the buyer.
+	Recipient string
+}
+
+// maskRunes are the characters a masked code may use to hide the others.
+const maskRunes = "*•·.-_ "
+
+// OrderConfirmation renders the admin's order confirmation. It fails if a
+// card's Last4 is longer than four characters or its masked form shows more
+// than four, since either would put more of a code in the message than an
+// admin may see.
+func OrderConfirmation(d OrderConfirmationData) (Message, error) {
+	cards := make([]MaskedCard, len(d.Cards))
+	for i, c := range d.Cards {
+		if n := utf8.RuneCountInString(c.Last4); n == 0 || n > 4 {
+			return Message{}, fmt.Errorf("mail order_confirmation: card %d: last4 must be 1 to 4 characters, got %d", i, n)
+		}
+		if c.Masked == "" {
+			c.Masked = "****-****-****-" + c.Last4
+		}
+		if shown := len([]rune(strings.Map(func(r rune) rune {
+			if strings.ContainsRune(maskRunes, r) {
+				return -1
+			}
+			return r
+		}, c.Masked))); shown > 4 {
+			return Message{}, fmt.Errorf("mail order_confirmation: card %d: masked code shows %d characters, at most 4 allowed", i, shown)
+		}
+		cards[i] = c
+	}
+	d.Cards = cards
+	return orderConfirmationTemplate.render(d)
+}
+
+// AuditReportData is the result of one ledger audit, for the shop's admin.
+type AuditReportData struct {
+	ShopName string
+	// CheckedAt is when the audit ran, formatted by the caller.
+	CheckedAt string
+	// Transactions is how many transactions the audit checked.
+	Transactions int
+	// Breaches describes each invariant found broken; empty means none.
+	Breaches []string
+}
+
+// AuditReport renders a ledger-audit report. Its subject says whether any
+// invariant was breached, so a failure stands out in an inbox.
+func AuditReport(d AuditReportData) (Message, error) {
+	return auditReportTemplate.render(d)
+}
+
+// PromotionSummaryData is the result of one promotion run, for the shop's
+// admin.
+type PromotionSummaryData struct {
+	ShopName       string
+	PromotionName  string
+	OrdersExamined int
+	CreditsGranted int
+	// AmountGranted is the total credit granted by the run, formatted.
+	AmountGranted string
+	// Skipped counts the orders that earned nothing, by reason.
+	Skipped []SkipCount
+}
+
+// SkipCount is how many orders a promotion run skipped for one reason.
+type SkipCount struct {
+	Reason string
+	Count  int
+}
+
+// PromotionSummary renders a promotion-run summary.
+func PromotionSummary(d PromotionSummaryData) (Message, error) {
+	return promotionSummaryTemplate.render(d)
+}
+
+// PromotionCreditData is the notice to a customer who earned promotional
+// credit.
+type PromotionCreditData struct {
+	// CustomerName may be empty; the greeting then has no name.
+	CustomerName  string
+	ShopName      string
+	PromotionName string
+	Amount        string
+}
+
+// PromotionCredit renders the notice that a promotion put credit on a
+// customer's account.
+func PromotionCredit(d PromotionCreditData) (Message, error) {
+	return promotionCreditTemplate.render(d)
+}
