@@ -1,0 +1,249 @@
+package dynamo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/giftcredit/giftcredit/internal/giftcode"
+	gc "github.com/giftcredit/giftcredit/internal/giftcredit"
+)
+
+// errCardUnavailable is the one answer for a wrong, used or disabled code,
+// so that no response tells a guesser whether a code exists.
+var errCardUnavailable = gc.Errorf(gc.ECONFLICT, "this gift card code cannot be redeemed")
+
+// parseCode normalises what a person typed. A malformed code (bad length,
+// symbol or check character) reveals nothing and is EINVALID.
+func parseCode(code string) (giftcode.Code, error) {
+	c, err := giftcode.Normalize(code)
+	if err != nil {
+		return "", gc.Invalid("code", "the gift card code is malformed (check for a typo)")
+	}
+	return c, nil
+}
+
+// cardID derives a card's id from the keyed hash of its code: the id is
+// the only handle stored, and the code cannot be recovered from it.
+func (s *Store) cardID(shopID string, c giftcode.Code) (string, error) {
+	if s.keyring == nil {
+		return "", fmt.Errorf("gift card code: no keyring configured")
+	}
+	return "gc_" + s.keyring.Hash(shopID, c)[:32], nil
+}
+
+// ValidCardID reports whether s has the shape of a card id.
+func ValidCardID(s string) bool {
+	if len(s) != 35 || !strings.HasPrefix(s, "gc_") {
+		return false
+	}
+	for _, c := range s[3:] {
+		if !strings.ContainsRune("0123456789abcdef", c) {
+			return false
+		}
+	}
+	return true
+}
+
+func cardItem(shopID string, c gc.GiftCard) item {
+	it := keyCard(shopID, c.ID).av()
+	it["id"] = avS(c.ID)
+	it["last4"] = avS(c.Last4)
+	it["currency"] = avS(c.Currency)
+	it["initialAmount"] = avN(c.InitialAmount)
+	it["balance"] = avN(c.Balance)
+	it["status"] = avS(string(c.Status))
+	it["orderId"] = avS(c.OrderID)
+	it.setS("recipientEmail", c.RecipientEmail)
+	it["createdAt"] = avS(fmtTime(c.CreatedAt))
+	it["version"] = avN(1)
+	it[attrGSI1PK] = avS(gsiCards(shopID))
+	it[attrGSI1SK] = avS(c.ID)
+	return it
+}
+
+type cardRecord struct {
+	gc.GiftCard
+	version int64
+}
+
+func decodeCard(it item) (cardRecord, error) {
+	r := cardRecord{GiftCard: gc.GiftCard{
+		ID: it.s("id"), Last4: it.s("last4"), Currency: it.s("currency"),
+		Status: gc.CardStatus(it.s("status")), OrderID: it.s("orderId"), RecipientEmail: it.s("recipientEmail"),
+	}}
+	var err error
+	if r.InitialAmount, err = it.n("initialAmount"); err != nil {
+		return r, err
+	}
+	if r.Balance, err = it.n("balance"); err != nil {
+		return r, err
+	}
+	if r.version, err = it.n("version"); err != nil {
+		return r, err
+	}
+	r.CreatedAt, err = it.t("createdAt")
+	return r, err
+}
+
+// setCard plans a change of a card's status and balance, conditioned on the
+// card being active at the version read.
+func (s *Store) setCard(shopID string, c cardRecord, status gc.CardStatus, balance int64, fail error) action {
+	return s.update(keyCard(shopID, c.ID),
+		"SET #status = :status, balance = :balance, version = :next",
+		"#status = :active AND version = :v",
+		map[string]string{"#status": "status"},
+		item{":status": avS(string(status)), ":balance": avN(balance), ":next": avN(c.version + 1),
+			":active": avS(string(gc.CardActive)), ":v": avN(c.version)},
+		fail)
+}
+
+// Redeem moves a card's whole balance onto a customer's credit.
+func (s *Store) Redeem(ctx context.Context, a gc.Actor, idemKey, customerID, code string) (gc.Redemption, error) {
+	c, err := parseCode(code)
+	if err != nil {
+		return gc.Redemption{}, err
+	}
+	cardID, err := s.cardID(a.ShopID, c)
+	if err != nil {
+		return gc.Redemption{}, err
+	}
+	if !gc.ValidID("cus", customerID) {
+		return gc.Redemption{}, errCustomerNotFound
+	}
+	// The request fingerprint holds the card id, never the code.
+	input := struct{ CustomerID, CardID string }{customerID, cardID}
+	limitKeys, windowEnd := s.limitKeys(a.ShopID, customerID)
+	r, err := mutate(ctx, s, mutation[gc.Redemption]{
+		shopID: a.ShopID, op: "redeem", idemKey: idemKey, input: input,
+		keys: append([]key{keyCard(a.ShopID, cardID), keyCustomer(a.ShopID, customerID)}, limitKeys...),
+		build: func(items []item) (plan[gc.Redemption], error) {
+			var p plan[gc.Redemption]
+			cust, err := customerFrom(items[1])
+			if err != nil {
+				return p, err
+			}
+			if err := s.checkLimits(items[2:], windowEnd); err != nil {
+				return p, err
+			}
+			if items[0] == nil {
+				return p, errCardUnavailable
+			}
+			card, err := decodeCard(items[0])
+			if err != nil {
+				return p, err
+			}
+			if card.Status != gc.CardActive || card.Balance <= 0 {
+				return p, errCardUnavailable
+			}
+			tx, err := s.newTx(a, gc.TxRedemption, idemKey)
+			if err != nil {
+				return p, err
+			}
+			tx.CustomerID, tx.OrderID = cust.ID, card.OrderID
+			custAct, custPosting, err := s.moveBalance(a.ShopID, cust, card.Currency, card.Balance)
+			if err != nil {
+				return p, err
+			}
+			zero := int64(0)
+			tx.Postings = []gc.Posting{
+				{Account: gc.CardAccount(card.ID), Currency: card.Currency, Amount: -card.Balance, BalanceAfter: &zero, Version: card.version + 1},
+				custPosting,
+			}
+			txAct, err := s.putTx(a.ShopID, tx)
+			if err != nil {
+				return p, err
+			}
+			p.acts = []action{s.setCard(a.ShopID, card, gc.CardRedeemed, 0, errCardUnavailable), custAct, txAct}
+			p.result = gc.Redemption{CardID: card.ID, Last4: card.Last4, Currency: card.Currency, Amount: card.Balance,
+				Balance: *custPosting.BalanceAfter, TransactionID: tx.ID}
+			return p, nil
+		},
+	})
+	if errors.Is(err, errCardUnavailable) {
+		if cerr := s.countFailure(ctx, limitKeys, windowEnd); cerr != nil {
+			return r, cerr
+		}
+	}
+	return r, err
+}
+
+// CheckCard returns the card a code belongs to.
+func (s *Store) CheckCard(ctx context.Context, shopID, code string) (gc.GiftCard, error) {
+	c, err := parseCode(code)
+	if err != nil {
+		return gc.GiftCard{}, err
+	}
+	id, err := s.cardID(shopID, c)
+	if err != nil {
+		return gc.GiftCard{}, err
+	}
+	limitKeys, windowEnd := s.limitKeys(shopID, "")
+	items, err := s.get(ctx, append([]key{keyCard(shopID, id)}, limitKeys...)...)
+	if err != nil {
+		return gc.GiftCard{}, fmt.Errorf("check card: %w", err)
+	}
+	if err := s.checkLimits(items[1:], windowEnd); err != nil {
+		return gc.GiftCard{}, err
+	}
+	if items[0] == nil {
+		if cerr := s.countFailure(ctx, limitKeys, windowEnd); cerr != nil {
+			return gc.GiftCard{}, cerr
+		}
+		return gc.GiftCard{}, errCardUnavailable
+	}
+	r, err := decodeCard(items[0])
+	return r.GiftCard, err
+}
+
+// Card returns a card by id.
+func (s *Store) Card(ctx context.Context, shopID, cardID string) (gc.GiftCard, error) {
+	if !ValidCardID(cardID) {
+		return gc.GiftCard{}, errCardNotFound
+	}
+	it, err := s.getOne(ctx, keyCard(shopID, cardID))
+	if err != nil {
+		return gc.GiftCard{}, fmt.Errorf("get card: %w", err)
+	}
+	if it == nil {
+		return gc.GiftCard{}, errCardNotFound
+	}
+	r, err := decodeCard(it)
+	return r.GiftCard, err
+}
+
+var errCardNotFound = gc.Errorf(gc.ENOTFOUND, "gift card not found")
+
+// DisableCard disables an active card. Its balance stays on the card
+// account (the liability is not released), but it can no longer be redeemed.
+func (s *Store) DisableCard(ctx context.Context, a gc.Actor, idemKey, cardID string) (gc.GiftCard, error) {
+	if !ValidCardID(cardID) {
+		return gc.GiftCard{}, errCardNotFound
+	}
+	return mutate(ctx, s, mutation[gc.GiftCard]{
+		shopID: a.ShopID, op: "disable_card", idemKey: idemKey, input: cardID,
+		keys: []key{keyCard(a.ShopID, cardID)},
+		build: func(items []item) (plan[gc.GiftCard], error) {
+			var p plan[gc.GiftCard]
+			if items[0] == nil {
+				return p, errCardNotFound
+			}
+			card, err := decodeCard(items[0])
+			if err != nil {
+				return p, err
+			}
+			switch card.Status {
+			case gc.CardDisabled:
+				p.result = card.GiftCard
+				return p, nil
+			case gc.CardRedeemed:
+				return p, gc.Errorf(gc.ECONFLICT, "the gift card was already redeemed")
+			}
+			p.acts = []action{s.setCard(a.ShopID, card, gc.CardDisabled, card.Balance, nil)}
+			card.Status = gc.CardDisabled
+			p.result = card.GiftCard
+			return p, nil
+		},
+	})
+}

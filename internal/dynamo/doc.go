@@ -1,0 +1,58 @@
+// Package dynamo is the giftcredit ledger on ONE DynamoDB table. It takes a
+// *dynamodb.Client from its caller, so the same code runs against minidyn,
+// DynamoDB Local or AWS.
+//
+// # Rules
+//
+// Every ledger mutation is at most one read — a consistent TransactGetItems
+// of the idempotency record and the items the decision depends on — and
+// exactly one write: a TransactWriteItems carrying the new transaction, the
+// balance updates (conditioned on the version read, so no lost update, no
+// double spend, no negative balance), the card status change, the other
+// records and the idempotency record. A lost optimistic race (another writer
+// changed a version) reads again and retries, a bounded number of times.
+// Conditional failures are translated into domain errors from the
+// cancellation reasons (typed SDK errors, never message text). No item is
+// written by every transaction: system accounts (funding, sales, promotion
+// expense) have no stored balance; their totals are derived from postings.
+//
+// # Items
+//
+//	record            PK                          SK        GSI1PK / GSI1SK                   GSI2PK / GSI2SK
+//	shop              SHOP#<shop>                 SHOP      SHOPS / <shop>
+//	API key           KEY#<sha256(secret)>        KEY       SHOP#<s>#KEYS / <keyId>
+//	customer          SHOP#<s>#CUST#<id>          CUSTOMER  SHOP#<s>#CUSTOMERS / <id>
+//	email lock        SHOP#<s>#EMAIL#<lower>      EMAIL
+//	gift card         SHOP#<s>#CARD#<gc_hash>     CARD      SHOP#<s>#CARDS / <id>
+//	order             SHOP#<s>#ORDER#<id>         ORDER     SHOP#<s>#ORDERS / <time>#<id>
+//	transaction       SHOP#<s>#TX#<id>            TX        SHOP#<s>#TXS / <time>#<id>        SHOP#<s>#CUST#<c> / <time>#<id>
+//	reversal marker   SHOP#<s>#TX#<id>            REVERSED
+//	credit applied    SHOP#<s>#APPLY#<orderRef>   APPLY
+//	idempotency       SHOP#<s>#IDEM#<key>         IDEM      (expiresAt TTL, 24 h)
+//	outbox email      SHOP#<s>#MAIL#<id>          MAIL      MAIL#PENDING / <next attempt>#<id> (removed when sent)
+//	attempt counter   SHOP#<s>#LIMIT#<scope>      LIMIT     (expiresAt TTL)
+//
+// A gift card's id is "gc_" plus the first 128 bits of the keyed hash
+// (HMAC-SHA256) of its code: the only stored form of a code. Amounts are
+// DynamoDB numbers holding integer minor units.
+//
+// # Access patterns
+//
+//	pattern                          key condition                                   index
+//	authenticate an API key          PK = KEY#<hash>, SK = KEY (GetItem)             table
+//	list a shop's keys               GSI1PK = SHOP#<s>#KEYS                          GSI1
+//	list shops (scheduled jobs)      GSI1PK = SHOPS                                  GSI1
+//	customer with balances           PK = SHOP#<s>#CUST#<id>, SK = CUSTOMER          table
+//	customer by email                PK = SHOP#<s>#EMAIL#<lower> then the customer   table
+//	gift card by code or id          PK = SHOP#<s>#CARD#<id>, SK = CARD              table
+//	order by id                      PK = SHOP#<s>#ORDER#<id>, SK = ORDER            table
+//	orders by time (promotions)      GSI1PK = SHOP#<s>#ORDERS, GSI1SK between times  GSI1
+//	customer history, newest first   GSI2PK = SHOP#<s>#CUST#<id>, descending         GSI2
+//	audit: every transaction         GSI1PK = SHOP#<s>#TXS                           GSI1
+//	audit: every customer / card     GSI1PK = SHOP#<s>#CUSTOMERS / #CARDS            GSI1
+//	emails due for (re)sending       GSI1PK = MAIL#PENDING, GSI1SK <= now            GSI1
+//	idempotency record               PK = SHOP#<s>#IDEM#<key>, SK = IDEM             table
+//
+// Every key of a shop's record starts with SHOP#<shop>#, and the shop always
+// comes from the caller's API key, so another shop's record cannot be named.
+package dynamo

@@ -1,0 +1,73 @@
+package dynamo
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// DumpForTest scans the whole table into a stable string, leaving out the
+// failed-attempt counters (a rejected code attempt is counted by design).
+func DumpForTest(ctx context.Context, s *Store) (string, error) {
+	var rows []string
+	p := dynamodb.NewScanPaginator(s.client, &dynamodb.ScanInput{TableName: aws.String(s.table), ConsistentRead: aws.Bool(true)})
+	for p.HasMorePages() {
+		out, err := p.NextPage(ctx)
+		if err != nil {
+			return "", err
+		}
+		for _, it := range out.Items {
+			if item(it).s(attrSK) == "LIMIT" {
+				continue
+			}
+			keys := make([]string, 0, len(it))
+			for k := range it {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			var b strings.Builder
+			for _, k := range keys {
+				fmt.Fprintf(&b, "%s=%s;", k, avString(it[k]))
+			}
+			rows = append(rows, b.String())
+		}
+	}
+	sort.Strings(rows)
+	return strings.Join(rows, "\n"), nil
+}
+
+func avString(v types.AttributeValue) string {
+	switch v := v.(type) {
+	case *types.AttributeValueMemberS:
+		return "S:" + v.Value
+	case *types.AttributeValueMemberN:
+		return "N:" + v.Value
+	case *types.AttributeValueMemberB:
+		return fmt.Sprintf("B:%x", v.Value)
+	case *types.AttributeValueMemberBOOL:
+		return fmt.Sprintf("BOOL:%v", v.Value)
+	case *types.AttributeValueMemberL:
+		parts := make([]string, len(v.Value))
+		for i, e := range v.Value {
+			parts[i] = avString(e)
+		}
+		return "[" + strings.Join(parts, ",") + "]"
+	case *types.AttributeValueMemberM:
+		keys := make([]string, 0, len(v.Value))
+		for k := range v.Value {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		parts := make([]string, len(keys))
+		for i, k := range keys {
+			parts[i] = k + ":" + avString(v.Value[k])
+		}
+		return "{" + strings.Join(parts, ",") + "}"
+	}
+	return fmt.Sprintf("%T", v)
+}

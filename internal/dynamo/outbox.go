@@ -1,0 +1,170 @@
+package dynamo
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	gc "github.com/giftcredit/giftcredit/internal/giftcredit"
+)
+
+// Outbox records keep each email to send. The message (which may hold
+// gift-card codes) is sealed with the keyring; only the recipient, status
+// and schedule are in the clear. A pending record sits in the sparse GSI1
+// partition MAIL#PENDING sorted by its next attempt; marking it sent
+// removes it from there.
+
+// outboxGrace is how long a new email is left to the request that wrote it.
+const outboxGrace = 2 * time.Minute
+
+// outboxPut plans the write of a pending email.
+func (s *Store) outboxPut(shopID string, e gc.Email, now time.Time) (action, error) {
+	if s.keyring == nil {
+		return action{}, fmt.Errorf("outbox: no keyring to seal the message")
+	}
+	b, err := json.Marshal(e)
+	if err != nil {
+		return action{}, fmt.Errorf("outbox: encode: %w", err)
+	}
+	sealed, err := s.keyring.Seal(b)
+	if err != nil {
+		return action{}, fmt.Errorf("outbox: seal: %w", err)
+	}
+	it := keyMail(shopID, e.ID).av()
+	it["id"] = avS(e.ID)
+	it["shopId"] = avS(shopID)
+	it["to"] = avS(e.To)
+	it["sealed"] = avB(sealed)
+	it["status"] = avS("pending")
+	it["attempts"] = avN(0)
+	it["createdAt"] = avS(fmtTime(now))
+	// The caller sends right after the write and marks the record sent; the
+	// scheduled sender only picks it up after a grace period, so the two do
+	// not both send it.
+	it[attrGSI1PK] = avS(gsiPendingMail())
+	it[attrGSI1SK] = avS(fmtTime(now.Add(outboxGrace)) + "#" + e.ID)
+	return s.putNew(it, nil), nil
+}
+
+var _ gc.MailQueue = (*Store)(nil)
+
+// Enqueue writes one pending email to the outbox.
+func (s *Store) Enqueue(ctx context.Context, shopID string, e gc.Email) (gc.Email, error) {
+	id, err := s.ids.New("msg")
+	if err != nil {
+		return e, err
+	}
+	e.ID = id
+	act, err := s.outboxPut(shopID, e, s.now())
+	if err != nil {
+		return e, err
+	}
+	if err := s.transact(ctx, []action{act}); err != nil {
+		return e, fmt.Errorf("enqueue email: %w", err)
+	}
+	return e, nil
+}
+
+// DueEmails returns up to limit pending emails whose next attempt is due.
+func (s *Store) DueEmails(ctx context.Context, now time.Time, limit int) ([]gc.PendingEmail, error) {
+	out, err := s.client.Query(ctx, &dynamodb.QueryInput{
+		TableName:                 aws.String(s.table),
+		IndexName:                 aws.String(indexGSI1),
+		KeyConditionExpression:    aws.String("GSI1PK = :pk AND GSI1SK <= :now"),
+		ExpressionAttributeValues: item{":pk": avS(gsiPendingMail()), ":now": avS(fmtTime(now) + "#~")},
+		Limit:                     aws.Int32(int32(limit)),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("due emails: %w", err)
+	}
+	var due []gc.PendingEmail
+	for _, it := range out.Items {
+		p, err := s.decodeMail(it)
+		if err != nil {
+			return due, err
+		}
+		due = append(due, p)
+	}
+	return due, nil
+}
+
+func (s *Store) decodeMail(it item) (gc.PendingEmail, error) {
+	p := gc.PendingEmail{ShopID: it.s("shopId")}
+	var err error
+	if p.Attempts, err = it.n("attempts"); err != nil {
+		return p, err
+	}
+	if s.keyring == nil {
+		return p, fmt.Errorf("outbox: no keyring to open the message")
+	}
+	b, err := s.keyring.Open(it.b("sealed"))
+	if err != nil {
+		return p, fmt.Errorf("outbox %s: open: %w", it.s("id"), err)
+	}
+	if err := json.Unmarshal(b, &p.Email); err != nil {
+		return p, fmt.Errorf("outbox %s: decode: %w", it.s("id"), err)
+	}
+	return p, nil
+}
+
+// MarkSent marks pending emails sent in one TransactWriteItems, each
+// conditioned on still being pending, so two senders never both record one.
+// It returns gc.ECONFLICT if any was no longer pending (none is marked then).
+func (s *Store) MarkSent(ctx context.Context, shopID string, sent map[string]string) error {
+	var acts []action
+	now := fmtTime(s.now())
+	for id, msgID := range sent {
+		acts = append(acts, s.update(keyMail(shopID, id),
+			"SET #status = :sent, sentAt = :now, messageId = :mid REMOVE GSI1PK, GSI1SK",
+			"#status = :pending",
+			map[string]string{"#status": "status"},
+			item{":sent": avS("sent"), ":now": avS(now), ":mid": avS(msgID), ":pending": avS("pending")},
+			gc.Errorf(gc.ECONFLICT, "email %s is no longer pending", id)))
+	}
+	if len(acts) == 0 {
+		return nil
+	}
+	if len(acts) == 1 {
+		return s.updateOne(ctx, acts[0])
+	}
+	return s.transact(ctx, acts)
+}
+
+// Claim reschedules a pending email before a send attempt, with a
+// conditional write on its attempt count: of two senders that saw the same
+// record, only one claims it, so only one sends it. The next attempt is
+// pushed out with exponential backoff in case this one fails.
+func (s *Store) Claim(ctx context.Context, p gc.PendingEmail, now time.Time) error {
+	backoff := time.Minute << min(p.Attempts, 10)
+	next := now.Add(backoff)
+	return s.updateOne(ctx, s.update(keyMail(p.ShopID, p.Email.ID),
+		"SET attempts = :next, GSI1SK = :sk, lastAttemptAt = :now",
+		"#status = :pending AND attempts = :n",
+		map[string]string{"#status": "status"},
+		item{":next": avN(p.Attempts + 1), ":sk": avS(fmtTime(next) + "#" + p.Email.ID), ":now": avS(fmtTime(now)),
+			":pending": avS("pending"), ":n": avN(p.Attempts)},
+		gc.Errorf(gc.ECONFLICT, "email %s was claimed by another sender", p.Email.ID)))
+}
+
+// updateOne runs a single conditional update outside a transaction.
+func (s *Store) updateOne(ctx context.Context, a action) error {
+	u := a.w.Update
+	_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: u.TableName, Key: u.Key, UpdateExpression: u.UpdateExpression,
+		ConditionExpression: u.ConditionExpression, ExpressionAttributeNames: u.ExpressionAttributeNames,
+		ExpressionAttributeValues: u.ExpressionAttributeValues,
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if asErr(err, &ccf) && a.fail != nil {
+		return a.fail
+	}
+	if err != nil {
+		return fmt.Errorf("update item: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,93 @@
+package dynamo
+
+import (
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	gc "github.com/giftcredit/giftcredit/internal/giftcredit"
+)
+
+// newTx starts a transaction record for actor a.
+func (s *Store) newTx(a gc.Actor, kind gc.TxKind, idemKey string) (gc.Transaction, error) {
+	id, err := s.ids.New("txn")
+	if err != nil {
+		return gc.Transaction{}, err
+	}
+	return gc.Transaction{ID: id, Kind: kind, Actor: a, IdempotencyKey: idemKey, CreatedAt: s.now().UTC()}, nil
+}
+
+// putTx validates a transaction and returns the action that appends it.
+// The item is written once and never updated: postings are append-only.
+func (s *Store) putTx(shopID string, t gc.Transaction) (action, error) {
+	if err := t.Validate(); err != nil {
+		return action{}, fmt.Errorf("refusing to write an invalid transaction: %w", err)
+	}
+	it := keyTx(shopID, t.ID).av()
+	it["id"] = avS(t.ID)
+	it["kind"] = avS(string(t.Kind))
+	ps := make([]types.AttributeValue, len(t.Postings))
+	for i, p := range t.Postings {
+		m := item{"account": avS(p.Account), "currency": avS(p.Currency), "amount": avN(p.Amount)}
+		if p.BalanceAfter != nil {
+			m["balanceAfter"] = avN(*p.BalanceAfter)
+			m["version"] = avN(p.Version)
+		}
+		ps[i] = avM(m)
+	}
+	it["postings"] = avL(ps)
+	it["actorKeyId"] = avS(t.Actor.KeyID)
+	it["actorRole"] = avS(string(t.Actor.Role))
+	it.setS("reference", t.Reference)
+	it.setS("idempotencyKey", t.IdempotencyKey)
+	it.setS("customerId", t.CustomerID)
+	it.setS("orderId", t.OrderID)
+	it.setS("orderRef", t.OrderRef)
+	it.setS("reverses", t.Reverses)
+	at := fmtTime(t.CreatedAt)
+	it["createdAt"] = avS(at)
+	it[attrGSI1PK] = avS(gsiTxs(shopID))
+	it[attrGSI1SK] = avS(at + "#" + t.ID)
+	if t.CustomerID != "" {
+		it[attrGSI2PK] = avS(gsiCustomerTxs(shopID, t.CustomerID))
+		it[attrGSI2SK] = avS(at + "#" + t.ID)
+	}
+	return s.putNew(it, nil), nil
+}
+
+func decodeTx(shopID string, it item) (gc.Transaction, error) {
+	t := gc.Transaction{
+		ID:             it.s("id"),
+		Kind:           gc.TxKind(it.s("kind")),
+		Actor:          gc.Actor{ShopID: shopID, KeyID: it.s("actorKeyId"), Role: gc.Role(it.s("actorRole"))},
+		Reference:      it.s("reference"),
+		IdempotencyKey: it.s("idempotencyKey"),
+		CustomerID:     it.s("customerId"),
+		OrderID:        it.s("orderId"),
+		OrderRef:       it.s("orderRef"),
+		Reverses:       it.s("reverses"),
+	}
+	var err error
+	if t.CreatedAt, err = it.t("createdAt"); err != nil {
+		return t, err
+	}
+	for _, v := range it.l("postings") {
+		m := asItem(v)
+		p := gc.Posting{Account: m.s("account"), Currency: m.s("currency")}
+		if p.Amount, err = m.n("amount"); err != nil {
+			return t, fmt.Errorf("transaction %s: %w", t.ID, err)
+		}
+		if _, ok := m["balanceAfter"]; ok {
+			b, err := m.n("balanceAfter")
+			if err != nil {
+				return t, fmt.Errorf("transaction %s: %w", t.ID, err)
+			}
+			p.BalanceAfter = &b
+			if p.Version, err = m.n("version"); err != nil {
+				return t, fmt.Errorf("transaction %s: %w", t.ID, err)
+			}
+		}
+		t.Postings = append(t.Postings, p)
+	}
+	return t, nil
+}
