@@ -4,13 +4,12 @@
 // problem+json responses. It is the only package that knows events.* types.
 package apigw
 
-// Role is the role an API key carries.
-type Role string
+import gc "github.com/giftcredit/giftcredit/internal/giftcredit"
 
-// The roles a key can have. An admin key can do everything a shop key can.
+// The roles a route may require.
 const (
-	RoleShop  Role = "shop"
-	RoleAdmin Role = "admin"
+	RoleShop  = gc.RoleShop
+	RoleAdmin = gc.RoleAdmin
 )
 
 // Route is one HTTP route of the v1 API: the method and path as declared in
@@ -19,7 +18,7 @@ const (
 type Route struct {
 	Method   string
 	Path     string
-	Role     Role
+	Role     gc.Role
 	Function string
 }
 
@@ -39,7 +38,7 @@ var Routes = []Route{
 	{"POST", "/v1/gift-cards/check", RoleShop, "RedemptionFunction"},
 	{"POST", "/v1/gift-cards/{id}/disable", RoleAdmin, "RedemptionFunction"},
 	{"POST", "/v1/customers/{id}/credits", RoleAdmin, "CreditsFunction"},
-	{"POST", "/v1/transactions/{id}/reversals", RoleAdmin, "CreditsFunction"},
+	{"POST", "/v1/customers/{id}/transactions/{txId}/reversals", RoleAdmin, "CreditsFunction"},
 	{"POST", "/v1/customers/{id}/credit-applications", RoleShop, "CreditApplicationsFunction"},
 	{"POST", "/v1/promotions", RoleAdmin, "PromotionsFunction"},
 	{"GET", "/v1/promotions", RoleAdmin, "PromotionsFunction"},

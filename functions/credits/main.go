@@ -1,0 +1,20 @@
+// Command credits serves the HTTP API routes of admin credits to customers' accounts and reversals.
+package main
+
+import (
+	"context"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/giftcredit/giftcredit/internal/apigw"
+	"github.com/giftcredit/giftcredit/internal/awsenv"
+	"github.com/giftcredit/giftcredit/internal/dynamo"
+)
+
+func main() {
+	cfg := awsenv.Must(awsenv.Config(context.Background()))
+	store := dynamo.New(awsenv.DynamoDB(cfg, os.Getenv("DYNAMODB_ENDPOINT")), os.Getenv("TABLE_NAME"))
+	h := awsenv.Must(apigw.New(apigw.Config{Function: "CreditsFunction", Ledger: store, Logger: awsenv.Logger()}))
+	lambda.Start(h.Handle)
+}

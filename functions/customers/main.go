@@ -1,0 +1,20 @@
+// Command customers serves the HTTP API routes of customers, their balances and transaction history.
+package main
+
+import (
+	"context"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/giftcredit/giftcredit/internal/apigw"
+	"github.com/giftcredit/giftcredit/internal/awsenv"
+	"github.com/giftcredit/giftcredit/internal/dynamo"
+)
+
+func main() {
+	cfg := awsenv.Must(awsenv.Config(context.Background()))
+	store := dynamo.New(awsenv.DynamoDB(cfg, os.Getenv("DYNAMODB_ENDPOINT")), os.Getenv("TABLE_NAME"))
+	h := awsenv.Must(apigw.New(apigw.Config{Function: "CustomersFunction", Ledger: store, Logger: awsenv.Logger()}))
+	lambda.Start(h.Handle)
+}

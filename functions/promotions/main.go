@@ -1,0 +1,21 @@
+// Command promotions serves the admin routes that define, list, pause and
+// resume promotions.
+package main
+
+import (
+	"context"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/giftcredit/giftcredit/internal/apigw"
+	"github.com/giftcredit/giftcredit/internal/awsenv"
+	"github.com/giftcredit/giftcredit/internal/dynamo"
+)
+
+func main() {
+	cfg := awsenv.Must(awsenv.Config(context.Background()))
+	store := dynamo.New(awsenv.DynamoDB(cfg, os.Getenv("DYNAMODB_ENDPOINT")), os.Getenv("TABLE_NAME"))
+	h := awsenv.Must(apigw.New(apigw.Config{Function: "PromotionsFunction", Ledger: store, Promotions: store, Logger: awsenv.Logger()}))
+	lambda.Start(h.Handle)
+}

@@ -1,0 +1,23 @@
+// Command redemption serves redeeming gift cards onto customers, checking a
+// card by its code and disabling cards.
+package main
+
+import (
+	"context"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/giftcredit/giftcredit/internal/apigw"
+	"github.com/giftcredit/giftcredit/internal/awsenv"
+	"github.com/giftcredit/giftcredit/internal/dynamo"
+	"github.com/giftcredit/giftcredit/internal/giftcode"
+)
+
+func main() {
+	cfg := awsenv.Must(awsenv.Config(context.Background()))
+	keyring := awsenv.Must(giftcode.NewKeyring([]byte(os.Getenv("CODE_HASH_SECRET"))))
+	store := dynamo.New(awsenv.DynamoDB(cfg, os.Getenv("DYNAMODB_ENDPOINT")), os.Getenv("TABLE_NAME"), dynamo.WithKeyring(keyring))
+	h := awsenv.Must(apigw.New(apigw.Config{Function: "RedemptionFunction", Ledger: store, Logger: awsenv.Logger()}))
+	lambda.Start(h.Handle)
+}

@@ -1,0 +1,213 @@
+package apigw
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	gc "github.com/giftcredit/giftcredit/internal/giftcredit"
+)
+
+// Config wires one Lambda function's handler. Function is the template.yaml
+// logical id: the handler serves exactly that function's rows of Routes.
+type Config struct {
+	Function string
+	Ledger   gc.Ledger
+	// Mailer and Outbox send the emails of a placed order right away.
+	Mailer gc.Mailer
+	Outbox gc.Outbox
+	// Promotions serves the promotion routes.
+	Promotions gc.Promotions
+	Logger     *slog.Logger
+	Now        func() time.Time
+}
+
+// Handler serves API Gateway HTTP API (payload 2.0) requests.
+type Handler struct {
+	cfg    Config
+	routes map[string]routeFunc
+	roles  map[string]gc.Role
+}
+
+// request is what a route sees: the caller, path and query parameters, the
+// idempotency key and the raw body.
+type request struct {
+	actor   gc.Actor
+	path    map[string]string
+	query   map[string]string
+	idemKey string
+	body    []byte
+}
+
+// reply is a route's successful answer.
+type reply struct {
+	status int
+	body   any
+}
+
+type routeFunc func(ctx context.Context, h *Handler, r request) (reply, error)
+
+// New returns the handler for cfg.Function.
+func New(cfg Config) (*Handler, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	h := &Handler{cfg: cfg, routes: map[string]routeFunc{}, roles: map[string]gc.Role{}}
+	for _, rt := range Routes {
+		if rt.Function != cfg.Function {
+			continue
+		}
+		f, ok := implementations[rt.Key()]
+		if !ok {
+			return nil, fmt.Errorf("route %s has no implementation", rt.Key())
+		}
+		h.routes[rt.Key()], h.roles[rt.Key()] = f, rt.Role
+	}
+	if len(h.routes) == 0 {
+		return nil, fmt.Errorf("function %s serves no route", cfg.Function)
+	}
+	return h, nil
+}
+
+// Handle answers one request. It always returns a formatted response and a
+// nil error: an error returned to API Gateway would become a bare 502.
+func (h *Handler) Handle(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	start := h.cfg.Now()
+	reqID := ev.RequestContext.RequestID
+	actor, authErr := actorOf(ev)
+	rep, err := h.serve(ctx, ev, actor, authErr)
+	resp := h.respond(reqID, rep, err)
+	level, outcome := slog.LevelInfo, "ok"
+	if err != nil {
+		outcome = gc.ErrorCode(err)
+		if outcome == gc.EINTERNAL {
+			level = slog.LevelError
+		}
+	}
+	attrs := []any{
+		slog.String("requestId", reqID), slog.String("shop", actor.ShopID), slog.String("keyId", actor.KeyID),
+		slog.String("route", ev.RouteKey), slog.Int("status", resp.StatusCode), slog.String("outcome", outcome),
+		slog.Int64("latencyMs", h.cfg.Now().Sub(start).Milliseconds()),
+	}
+	if outcome == gc.EINTERNAL {
+		// Internal errors are wrapped with context and never hold a code,
+		// a key or a body.
+		attrs = append(attrs, slog.String("error", err.Error()))
+	}
+	h.cfg.Logger.Log(ctx, level, "request", attrs...)
+	return resp, nil
+}
+
+func (h *Handler) serve(ctx context.Context, ev events.APIGatewayV2HTTPRequest, actor gc.Actor, authErr error) (rep reply, err error) {
+	defer func() {
+		// A bug must still answer as a formatted 500, never crash the runtime.
+		if p := recover(); p != nil {
+			err = fmt.Errorf("panic serving %s: %v", ev.RouteKey, p)
+		}
+	}()
+	f, ok := h.routes[ev.RouteKey]
+	if !ok {
+		return reply{}, gc.Errorf(gc.ENOTFOUND, "no route %s", ev.RouteKey)
+	}
+	if authErr != nil {
+		return reply{}, authErr
+	}
+	if !actor.Role.Allows(h.roles[ev.RouteKey]) {
+		return reply{}, gc.Errorf(gc.EFORBIDDEN, "this route needs an %s key", h.roles[ev.RouteKey])
+	}
+	body, err := rawBody(ev.Body, ev.IsBase64Encoded)
+	if err != nil {
+		return reply{}, err
+	}
+	r := request{actor: actor, path: ev.PathParameters, query: ev.QueryStringParameters, body: body,
+		idemKey: header(ev.Headers, "idempotency-key")}
+	return f(ctx, h, r)
+}
+
+func (h *Handler) respond(reqID string, rep reply, err error) events.APIGatewayV2HTTPResponse {
+	headers := map[string]string{"X-Request-Id": reqID, "Cache-Control": "no-store"}
+	status, body := rep.status, rep.body
+	if err != nil {
+		p := problemFor(err, reqID)
+		status, body = p.Status, p
+		headers["Content-Type"] = "application/problem+json"
+		var de *gc.Error
+		if asDomain(err, &de) && de.Detail["retryAfter"] != "" {
+			headers["Retry-After"] = de.Detail["retryAfter"]
+		}
+	} else {
+		headers["Content-Type"] = "application/json"
+	}
+	b, merr := json.Marshal(body)
+	if merr != nil {
+		p := problemFor(fmt.Errorf("encode response: %w", merr), reqID)
+		status, headers["Content-Type"] = p.Status, "application/problem+json"
+		b, _ = json.Marshal(p) // a Problem always encodes
+	}
+	return events.APIGatewayV2HTTPResponse{StatusCode: status, Headers: headers, Body: string(b)}
+}
+
+// Authorizer context keys (set by the authorizer function).
+const (
+	ctxShopID = "shopId"
+	ctxKeyID  = "keyId"
+	ctxRole   = "role"
+	ctxError  = "error"
+)
+
+// actorOf takes the caller only from the authorizer's context.
+func actorOf(ev events.APIGatewayV2HTTPRequest) (gc.Actor, error) {
+	var lam map[string]any
+	if ev.RequestContext.Authorizer != nil {
+		lam = ev.RequestContext.Authorizer.Lambda
+	}
+	str := func(k string) string { s, _ := lam[k].(string); return s }
+	a := gc.Actor{ShopID: str(ctxShopID), KeyID: str(ctxKeyID), Role: gc.Role(str(ctxRole))}
+	if a.ShopID == "" || a.KeyID == "" || (a.Role != gc.RoleShop && a.Role != gc.RoleAdmin) {
+		msg := "a valid API key is required: Authorization: Bearer <key>"
+		if reason := str(ctxError); reason != "" {
+			msg = reason
+		}
+		return gc.Actor{}, gc.Errorf(gc.EUNAUTHORIZED, "%s", msg)
+	}
+	return a, nil
+}
+
+// header finds a header case-insensitively (API Gateway lower-cases them,
+// but tests and other callers may not).
+func header(hs map[string]string, name string) string {
+	if v, ok := hs[name]; ok {
+		return v
+	}
+	for k, v := range hs {
+		if http.CanonicalHeaderKey(k) == http.CanonicalHeaderKey(name) {
+			return v
+		}
+	}
+	return ""
+}
+
+func asDomain(err error, target **gc.Error) bool { return errors.As(err, target) }
+
+// queryInt reads an optional integer query parameter.
+func queryInt(q map[string]string, name string) (int, error) {
+	s, ok := q[name]
+	if !ok || s == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return 0, gc.Invalid(name, "%s must be an integer", name)
+	}
+	return n, nil
+}

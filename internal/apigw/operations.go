@@ -1,0 +1,182 @@
+package apigw
+
+import (
+	"context"
+	"net/http"
+
+	gc "github.com/giftcredit/giftcredit/internal/giftcredit"
+)
+
+// implementations maps each route key of Routes to its code.
+var implementations = map[string]routeFunc{
+	"POST /v1/customers":                                    createCustomer,
+	"GET /v1/customers":                                     findCustomer,
+	"GET /v1/customers/{id}":                                getCustomer,
+	"GET /v1/customers/{id}/transactions":                   customerHistory,
+	"POST /v1/orders":                                       placeOrder,
+	"GET /v1/orders/{id}":                                   getOrder,
+	"POST /v1/customers/{id}/redemptions":                   redeem,
+	"POST /v1/gift-cards/check":                             checkCard,
+	"POST /v1/gift-cards/{id}/disable":                      disableCard,
+	"POST /v1/customers/{id}/credits":                       credit,
+	"POST /v1/customers/{id}/transactions/{txId}/reversals": reverse,
+	"POST /v1/customers/{id}/credit-applications":           applyCredit,
+	"POST /v1/promotions":                                   createPromotion,
+	"GET /v1/promotions":                                    listPromotions,
+	"GET /v1/promotions/{id}":                               getPromotion,
+	"POST /v1/promotions/{id}/pause":                        pausePromotion,
+	"POST /v1/promotions/{id}/resume":                       resumePromotion,
+}
+
+// Request bodies. Each has exactly the fields of the contract; anything
+// else is rejected as an unknown field.
+type (
+	// CreateCustomerBody is the body of POST /v1/customers.
+	CreateCustomerBody = gc.NewCustomer
+	// PlaceOrderBody is the body of POST /v1/orders.
+	PlaceOrderBody = gc.NewOrder
+	// CodeBody is the body of redemptions and card checks.
+	CodeBody struct {
+		Code string `json:"code"`
+	}
+	// CreditBody is the body of POST /v1/customers/{id}/credits.
+	CreditBody struct {
+		Amount      int64  `json:"amount"`
+		Currency    string `json:"currency"`
+		PaymentType string `json:"paymentType"`
+		Reference   string `json:"reference,omitempty"`
+	}
+	// CreditApplicationBody is the body of POST /v1/customers/{id}/credit-applications.
+	CreditApplicationBody struct {
+		OrderRef  string `json:"orderRef"`
+		AmountDue int64  `json:"amountDue"`
+		Currency  string `json:"currency"`
+	}
+	// ReversalBody is the body of a reversal.
+	ReversalBody struct {
+		Reason string `json:"reason"`
+	}
+)
+
+// CardCheck is the answer of POST /v1/gift-cards/check.
+type CardCheck struct {
+	Last4    string        `json:"last4"`
+	Balance  int64         `json:"balance"`
+	Currency string        `json:"currency"`
+	Status   gc.CardStatus `json:"status"`
+}
+
+func createCustomer(ctx context.Context, h *Handler, r request) (reply, error) {
+	var in CreateCustomerBody
+	if err := decodeJSON(r.body, &in); err != nil {
+		return reply{}, err
+	}
+	c, err := h.cfg.Ledger.CreateCustomer(ctx, r.actor, r.idemKey, in)
+	return reply{http.StatusCreated, c}, err
+}
+
+func findCustomer(ctx context.Context, h *Handler, r request) (reply, error) {
+	email := r.query["email"]
+	if email == "" {
+		return reply{}, gc.Invalid("email", "the email query parameter is required")
+	}
+	c, err := h.cfg.Ledger.CustomerByEmail(ctx, r.actor.ShopID, email)
+	return reply{http.StatusOK, c}, err
+}
+
+func getCustomer(ctx context.Context, h *Handler, r request) (reply, error) {
+	c, err := h.cfg.Ledger.Customer(ctx, r.actor.ShopID, r.path["id"])
+	return reply{http.StatusOK, c}, err
+}
+
+func customerHistory(ctx context.Context, h *Handler, r request) (reply, error) {
+	limit, err := queryInt(r.query, "limit")
+	if err != nil {
+		return reply{}, err
+	}
+	p, err := h.cfg.Ledger.History(ctx, r.actor.ShopID, r.path["id"], gc.PageRequest{Cursor: r.query["cursor"], Limit: limit})
+	return reply{http.StatusOK, p}, err
+}
+
+func placeOrder(ctx context.Context, h *Handler, r request) (reply, error) {
+	var in PlaceOrderBody
+	if err := decodeJSON(r.body, &in); err != nil {
+		return reply{}, err
+	}
+	placed, err := h.cfg.Ledger.PlaceOrder(ctx, r.actor, r.idemKey, in)
+	if err != nil {
+		return reply{}, err
+	}
+	if len(placed.Emails) > 0 && h.cfg.Mailer != nil && h.cfg.Outbox != nil {
+		// Mail trouble never fails the order: unsent emails stay pending in
+		// the outbox for the scheduled sender.
+		if n, err := gc.Deliver(ctx, h.cfg.Mailer, h.cfg.Outbox, r.actor.ShopID, placed.Emails); err != nil {
+			h.cfg.Logger.WarnContext(ctx, "order emails left pending", "shop", r.actor.ShopID, "order", placed.Order.ID,
+				"sent", n, "pending", len(placed.Emails)-n, "error", err.Error())
+		}
+	}
+	return reply{http.StatusCreated, placed.Order}, nil
+}
+
+func getOrder(ctx context.Context, h *Handler, r request) (reply, error) {
+	o, err := h.cfg.Ledger.Order(ctx, r.actor.ShopID, r.path["id"])
+	return reply{http.StatusOK, o}, err
+}
+
+func redeem(ctx context.Context, h *Handler, r request) (reply, error) {
+	var in CodeBody
+	if err := decodeJSON(r.body, &in); err != nil {
+		return reply{}, err
+	}
+	if in.Code == "" {
+		return reply{}, gc.Invalid("code", "code is required")
+	}
+	red, err := h.cfg.Ledger.Redeem(ctx, r.actor, r.idemKey, r.path["id"], in.Code)
+	return reply{http.StatusCreated, red}, err
+}
+
+func checkCard(ctx context.Context, h *Handler, r request) (reply, error) {
+	var in CodeBody
+	if err := decodeJSON(r.body, &in); err != nil {
+		return reply{}, err
+	}
+	if in.Code == "" {
+		return reply{}, gc.Invalid("code", "code is required")
+	}
+	c, err := h.cfg.Ledger.CheckCard(ctx, r.actor.ShopID, in.Code)
+	return reply{http.StatusOK, CardCheck{Last4: c.Last4, Balance: c.Balance, Currency: c.Currency, Status: c.Status}}, err
+}
+
+func disableCard(ctx context.Context, h *Handler, r request) (reply, error) {
+	c, err := h.cfg.Ledger.DisableCard(ctx, r.actor, r.idemKey, r.path["id"])
+	return reply{http.StatusOK, c}, err
+}
+
+func credit(ctx context.Context, h *Handler, r request) (reply, error) {
+	var in CreditBody
+	if err := decodeJSON(r.body, &in); err != nil {
+		return reply{}, err
+	}
+	t, err := h.cfg.Ledger.Credit(ctx, r.actor, r.idemKey, gc.DirectCredit{CustomerID: r.path["id"], Amount: in.Amount,
+		Currency: in.Currency, PaymentType: in.PaymentType, Reference: in.Reference})
+	return reply{http.StatusCreated, t}, err
+}
+
+func reverse(ctx context.Context, h *Handler, r request) (reply, error) {
+	var in ReversalBody
+	if err := decodeJSON(r.body, &in); err != nil {
+		return reply{}, err
+	}
+	t, err := h.cfg.Ledger.Reverse(ctx, r.actor, r.idemKey, gc.Reversal{CustomerID: r.path["id"], TransactionID: r.path["txId"], Reason: in.Reason})
+	return reply{http.StatusCreated, t}, err
+}
+
+func applyCredit(ctx context.Context, h *Handler, r request) (reply, error) {
+	var in CreditApplicationBody
+	if err := decodeJSON(r.body, &in); err != nil {
+		return reply{}, err
+	}
+	a, err := h.cfg.Ledger.ApplyCredit(ctx, r.actor, r.idemKey, gc.CreditApplication{CustomerID: r.path["id"], OrderRef: in.OrderRef,
+		AmountDue: in.AmountDue, Currency: in.Currency})
+	return reply{http.StatusCreated, a}, err
+}
