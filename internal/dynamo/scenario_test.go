@@ -300,3 +300,40 @@ func TestCodeGuessingIsLockedOut(t *testing.T) {
 	}
 	MustAudit(t, e)
 }
+
+func TestAPIKeysAreHashedAndRevocable(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	secret1, k1, err := e.store.IssueAPIKey(e.ctx, e.shop.ID, gc.RoleShop)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret2, k2, err := e.store.IssueAPIKey(e.ctx, e.shop.ID, gc.RoleAdmin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		secret string
+		want   gc.APIKey
+	}{{secret1, k1}, {secret2, k2}} {
+		got, err := e.store.APIKeyBySecret(e.ctx, c.secret)
+		if err != nil || got.ID != c.want.ID || got.ShopID != e.shop.ID || got.Role != c.want.Role {
+			t.Fatalf("authenticate %s: %+v, %v", c.want.ID, got, err)
+		}
+	}
+	if strings.Contains(e.snapshot(t), secret1) {
+		t.Fatal("a key secret is stored in clear")
+	}
+	if err := e.store.RevokeAPIKey(e.ctx, e.shop.ID, k1.ID); err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.store.APIKeyBySecret(e.ctx, secret1)
+	wantCode(t, err, gc.EUNAUTHORIZED)
+	if _, err := e.store.APIKeyBySecret(e.ctx, secret2); err != nil {
+		t.Fatalf("the other live key stopped working: %v", err)
+	}
+	_, err = e.store.APIKeyBySecret(e.ctx, "gck_unknown")
+	wantCode(t, err, gc.EUNAUTHORIZED)
+	other := e.otherShop(t)
+	wantCode(t, e.store.RevokeAPIKey(e.ctx, other.ShopID, k2.ID), gc.ENOTFOUND)
+}

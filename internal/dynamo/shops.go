@@ -3,8 +3,10 @@ package dynamo
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"fmt"
+	"io"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -85,6 +87,21 @@ func (s *Store) Shops(ctx context.Context) ([]gc.Shop, error) {
 func HashAPIKey(secret string) string {
 	h := sha256.Sum256([]byte(secret))
 	return hex.EncodeToString(h[:])
+}
+
+// IssueAPIKey makes a new random key for a shop and stores its hash. The
+// secret is returned once, here; it is never stored or logged.
+func (s *Store) IssueAPIKey(ctx context.Context, shopID string, role gc.Role) (secret string, k gc.APIKey, err error) {
+	if _, err := s.Shop(ctx, shopID); err != nil {
+		return "", gc.APIKey{}, err
+	}
+	b := make([]byte, 32)
+	if _, err := io.ReadFull(s.rand, b); err != nil {
+		return "", gc.APIKey{}, fmt.Errorf("issue api key: %w", err)
+	}
+	secret = "gck_" + base64.RawURLEncoding.EncodeToString(b)
+	k, err = s.CreateAPIKey(ctx, shopID, role, secret)
+	return secret, k, err
 }
 
 // CreateAPIKey stores a new key of a shop by the hash of its secret.
