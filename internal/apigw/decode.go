@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"strings"
+	"time"
 
 	gc "github.com/giftcredit/giftcredit/internal/giftcredit"
 )
@@ -54,7 +55,10 @@ func decodeJSON(b []byte, v any) error {
 func jsonError(err error) error {
 	var te *json.UnmarshalTypeError
 	var se *json.SyntaxError
+	var pe *time.ParseError
 	switch {
+	case errors.As(err, &pe):
+		return gc.Invalid("body", "times must be RFC 3339, such as 2026-12-01T00:00:00Z")
 	case errors.As(err, &te):
 		field := te.Field
 		if field == "" {
