@@ -2,10 +2,12 @@ package apigw
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"io"
+	"reflect"
 	"strings"
 	"time"
 
@@ -49,7 +51,7 @@ func decodeJSON(b []byte, v any) error {
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return gc.Invalid("body", "the body must hold exactly one JSON object")
 	}
-	return nil
+	return checkExactKeys(b, reflect.TypeOf(v), "")
 }
 
 func jsonError(err error) error {
@@ -71,7 +73,7 @@ func jsonError(err error) error {
 	// encoding/json reports unknown fields only as text: `json: unknown field "x"`.
 	if name, ok := strings.CutPrefix(err.Error(), `json: unknown field "`); ok {
 		name = strings.TrimSuffix(name, `"`)
-		return gc.Invalid(name, "unknown field %q", name)
+		return gc.Invalid(cmp.Or(name, "body"), "unknown field %q", name)
 	}
 	return gc.Invalid("body", "the body could not be decoded")
 }
