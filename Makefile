@@ -19,6 +19,8 @@ DIR_CreditApplicationsFunction := creditapplications
 DIR_PromotionsFunction := promotions
 DIR_EmailSenderFunction := emailsender
 DIR_AuditFunction := audit
+DIR_PromotionRunFunction := promotionrun
+DIR_PromotionWorkerFunction := promotionworker
 
 FUNCTIONS := $(patsubst DIR_%,%,$(filter DIR_%,$(.VARIABLES)))
 

@@ -29,8 +29,18 @@
 //	reversal marker   SHOP#<s>#TX#<id>            REVERSED
 //	credit applied    SHOP#<s>#APPLY#<orderRef>   APPLY
 //	idempotency       SHOP#<s>#IDEM#<key>         IDEM      (expiresAt TTL, 24 h)
-//	outbox email      SHOP#<s>#MAIL#<id>          MAIL      MAIL#PENDING / <next attempt>#<id> (removed when sent)
+//	outbox email      SHOP#<s>#MAIL#<id>          MAIL      MAIL#PENDING / <next attempt>#<id>, then SHOP#<s>#MAIL#SENT
 //	attempt counter   SHOP#<s>#LIMIT#<scope>      LIMIT     (expiresAt TTL)
+//	promotion         SHOP#<s>#PROMO#<p>          PROMO     SHOP#<s>#PROMOS / <p>
+//	promotion run     SHOP#<s>#PROMO#<p>          RUN#<r>
+//	run batch         SHOP#<s>#PROMO#<p>#RUN#<r>  BATCH#<seq, 8 digits>
+//	grant             SHOP#<s>#PROMO#<p>#GRANT#<order>[#<card>]  GRANT
+//	grants of a cust. SHOP#<s>#PROMO#<p>#CUST#<c> GRANTS
+//	waiting order     SHOP#<s>#PROMO#<p>#WAIT#<k> WAIT      SHOP#<s>#PROMO#<p>#WAITING / <time>#<k> (#RESOLVED once resolved)
+//
+// The promotion item also carries its runs' bookkeeping (runId, runStatus,
+// examinedUntil) and the budget left (budgetRemaining); grants.go and
+// promorun.go describe the grant transaction and the runs.
 //
 // A gift card's id is "gc_" plus the first 128 bits of the keyed hash
 // (HMAC-SHA256) of its code: the only stored form of a code. Amounts are
@@ -47,6 +57,11 @@
 //	gift card by code or id          PK = SHOP#<s>#CARD#<id>, SK = CARD              table
 //	order by id                      PK = SHOP#<s>#ORDER#<id>, SK = ORDER            table
 //	orders by time (promotions)      GSI1PK = SHOP#<s>#ORDERS, GSI1SK between times  GSI1
+//	promotions of a shop (scheduler) GSI1PK = SHOP#<s>#PROMOS                        GSI1
+//	a promotion's runs, newest first PK = SHOP#<s>#PROMO#<p>, SK begins_with RUN#    table
+//	a run's batch / pending batches  PK = SHOP#<s>#PROMO#<p>#RUN#<r> [, SK]          table
+//	grant once, count per customer   PK = ...#GRANT#<k> / ...#CUST#<c> (conditions)  table
+//	guest orders waiting (runs)      GSI1PK = SHOP#<s>#PROMO#<p>#WAITING, SK < from  GSI1
 //	customer history, newest first   GSI2PK = SHOP#<s>#CUST#<id>, descending         GSI2
 //	audit: every transaction         GSI1PK = SHOP#<s>#TXS                           GSI1
 //	audit: every customer / card     GSI1PK = SHOP#<s>#CUSTOMERS / #CARDS            GSI1

@@ -17,7 +17,7 @@ import (
 // gift-card codes) is sealed with the keyring; only the recipient, status
 // and schedule are in the clear. A pending record sits in the sparse GSI1
 // partition MAIL#PENDING sorted by its next attempt; marking it sent
-// removes it from there.
+// moves it to the shop's SHOP#<s>#MAIL#SENT partition.
 
 // outboxGrace is how long a new email is left to the request that wrote it.
 const outboxGrace = 2 * time.Minute
@@ -120,10 +120,12 @@ func (s *Store) MarkSent(ctx context.Context, shopID string, sent map[string]str
 	now := fmtTime(s.now())
 	for id, msgID := range sent {
 		acts = append(acts, s.update(keyMail(shopID, id),
-			"SET #status = :sent, sentAt = :now, messageId = :mid REMOVE GSI1PK, GSI1SK",
+			// The record moves to the shop's MAIL#SENT partition rather than
+			// leaving GSI1 with REMOVE, which minidyn ignores.
+			"SET #status = :sent, sentAt = :now, messageId = :mid, GSI1PK = :sentpk",
 			"#status = :pending",
 			map[string]string{"#status": "status"},
-			item{":sent": avS("sent"), ":now": avS(now), ":mid": avS(msgID), ":pending": avS("pending")},
+			item{":sent": avS("sent"), ":now": avS(now), ":mid": avS(msgID), ":pending": avS("pending"), ":sentpk": avS(shopPrefix(shopID) + "MAIL#SENT")},
 			gc.Errorf(gc.ECONFLICT, "email %s is no longer pending", id)))
 	}
 	if len(acts) == 0 {

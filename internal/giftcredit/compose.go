@@ -79,3 +79,40 @@ func AuditEmail(shop Shop, r AuditReport, defaultSender string) (Email, error) {
 	}
 	return email(from, shop.AdminEmail, m), nil
 }
+
+// PromotionSummaryEmail composes the summary of a finished promotion run
+// for the shop's admin: orders examined, credits and amount granted, and
+// what was skipped and why.
+func PromotionSummaryEmail(shop Shop, p Promotion, r PromotionRun, defaultSender string) (Email, error) {
+	d := mail.PromotionSummaryData{ShopName: shop.Name, PromotionName: p.Name,
+		OrdersExamined: int(r.Counts.OrdersExamined), CreditsGranted: int(r.Counts.CreditsGranted),
+		AmountGranted: formatAmount(r.Counts.AmountGranted, p.Currency)}
+	for _, reason := range SkipReasons {
+		if n := r.Counts.Skipped[reason]; n > 0 {
+			d.Skipped = append(d.Skipped, mail.SkipCount{Reason: reason.Describe(), Count: int(n)})
+		}
+	}
+	m, err := mail.PromotionSummary(d)
+	if err != nil {
+		return Email{}, err
+	}
+	return email(senderOf(shop, defaultSender), shop.AdminEmail, m), nil
+}
+
+// PromotionCreditEmail composes the notice to a customer who was granted a
+// promotion's credit.
+func PromotionCreditEmail(shop Shop, p Promotion, c Customer, defaultSender string) (Email, error) {
+	m, err := mail.PromotionCredit(mail.PromotionCreditData{CustomerName: c.Name, ShopName: shop.Name,
+		PromotionName: p.Name, Amount: formatAmount(p.CreditAmount, p.Currency)})
+	if err != nil {
+		return Email{}, err
+	}
+	return email(senderOf(shop, defaultSender), c.Email, m), nil
+}
+
+func senderOf(shop Shop, defaultSender string) string {
+	if shop.SenderAddress != "" {
+		return shop.SenderAddress
+	}
+	return defaultSender
+}

@@ -1,0 +1,40 @@
+// Command promotionworker consumes the promotion queue: it grants the
+// queued batches of promotion runs and continues long scans, reporting
+// failed records one by one.
+package main
+
+import (
+	"context"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/giftcredit/giftcredit/internal/awsenv"
+	"github.com/giftcredit/giftcredit/internal/dynamo"
+	"github.com/giftcredit/giftcredit/internal/giftcode"
+	"github.com/giftcredit/giftcredit/internal/promotion"
+	"github.com/giftcredit/giftcredit/internal/schedule"
+)
+
+func main() {
+	cfg := awsenv.Must(awsenv.Config(context.Background()))
+	keyring := awsenv.Must(giftcode.NewKeyring([]byte(os.Getenv("CODE_HASH_SECRET"))))
+	sender := os.Getenv("SENDER_ADDRESS")
+	store := dynamo.New(awsenv.DynamoDB(cfg, os.Getenv("DYNAMODB_ENDPOINT")), os.Getenv("TABLE_NAME"),
+		dynamo.WithKeyring(keyring), dynamo.WithSender(sender))
+	logger := awsenv.Logger()
+	svc := &promotion.Service{Store: store, Logger: logger, Sender: sender}
+	// A worker continuing a long scan queues the batches it does not grant.
+	if url := os.Getenv("PROMOTION_QUEUE_URL"); url != "" {
+		client := sqs.NewFromConfig(cfg, func(o *sqs.Options) {
+			if ep := os.Getenv("SQS_ENDPOINT"); ep != "" {
+				o.BaseEndpoint = aws.String(ep)
+			}
+		})
+		svc.Queue = &schedule.SQSQueue{Client: client, URL: url}
+	}
+	w := &schedule.PromotionWorker{Service: svc, Logger: logger}
+	lambda.Start(w.Handle)
+}
