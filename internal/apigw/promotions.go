@@ -28,9 +28,26 @@ func listPromotions(ctx context.Context, h *Handler, r request) (reply, error) {
 	return reply{http.StatusOK, p}, err
 }
 
+// PromotionDetail is a promotion with its latest runs.
+type PromotionDetail struct {
+	gc.Promotion
+	Runs           []gc.PromotionRun `json:"runs"`
+	RunsNextCursor string            `json:"runsNextCursor,omitempty"`
+}
+
 func getPromotion(ctx context.Context, h *Handler, r request) (reply, error) {
 	p, err := h.cfg.Promotions.Promotion(ctx, r.actor.ShopID, r.path["id"])
-	return reply{http.StatusOK, p}, err
+	if err != nil {
+		return reply{}, err
+	}
+	runs, err := h.cfg.Promotions.PromotionRunHistory(ctx, r.actor.ShopID, p.ID, gc.PageRequest{Cursor: r.query["runsCursor"]})
+	if err != nil {
+		return reply{}, err
+	}
+	if runs.Runs == nil {
+		runs.Runs = []gc.PromotionRun{}
+	}
+	return reply{http.StatusOK, PromotionDetail{Promotion: p, Runs: runs.Runs, RunsNextCursor: runs.NextCursor}}, nil
 }
 
 func pausePromotion(ctx context.Context, h *Handler, r request) (reply, error) {

@@ -107,6 +107,8 @@ type Promotions interface {
 	ListPromotions(ctx context.Context, shopID string, p PageRequest) (PromotionPage, error)
 	// Promotion returns one promotion (ENOTFOUND).
 	Promotion(ctx context.Context, shopID, id string) (Promotion, error)
+	// PromotionRunHistory lists a promotion's runs, newest first (ENOTFOUND).
+	PromotionRunHistory(ctx context.Context, shopID, id string, p PageRequest) (PromotionRunPage, error)
 	// SetPromotionStatus pauses or resumes a promotion (ENOTFOUND).
 	SetPromotionStatus(ctx context.Context, a Actor, idemKey, id string, status PromotionStatus) (Promotion, error)
 }
