@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -148,13 +149,25 @@ func (h *Handler) respond(reqID string, rep reply, err error) events.APIGatewayV
 	} else {
 		headers["Content-Type"] = "application/json"
 	}
-	b, merr := json.Marshal(body)
+	b, merr := encode(body)
 	if merr != nil {
 		p := problemFor(fmt.Errorf("encode response: %w", merr), reqID)
 		status, headers["Content-Type"] = p.Status, "application/problem+json"
-		b, _ = json.Marshal(p) // a Problem always encodes
+		b, _ = encode(p) // a Problem always encodes
 	}
-	return events.APIGatewayV2HTTPResponse{StatusCode: status, Headers: headers, Body: string(b)}
+	return events.APIGatewayV2HTTPResponse{StatusCode: status, Headers: headers, Body: b}
+}
+
+// encode writes JSON without HTML escaping: responses are JSON for
+// programs, and "<key>" reads better than "\u003ckey\u003e".
+func encode(v any) (string, error) {
+	var sb strings.Builder
+	enc := json.NewEncoder(&sb)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return "", err
+	}
+	return strings.TrimSuffix(sb.String(), "\n"), nil
 }
 
 // Authorizer context keys (set by the authorizer function).
