@@ -50,5 +50,20 @@ cfn-lint:
 test: node-deps lint cfn-lint
 	$(GO) test -race -count=1 ./...
 
-run:
-	@echo "make run: not yet (the local stack is issue 4)"
+# The local stack's command (infra/cmd/local) is built and then exec'd
+# rather than `go run`, so that Ctrl-C and a SIGTERM sent to make reach it
+# directly and it stops every process and port it started. It is built
+# with the functions' flags so that a cold build cache compiles the AWS SDK
+# once for both.
+LOCAL_CMD := .local/bin/giftcredit-local
+LOCAL_BUILD = CGO_ENABLED=0 $(GO) build $(GOFLAGS_LAMBDA) -o $(LOCAL_CMD) ./infra/cmd/local
+RUN_FLAGS ?=
+
+run: node-deps
+	@$(LOCAL_BUILD)
+	@exec $(LOCAL_CMD) run $(RUN_FLAGS)
+
+invoke: node-deps
+	@test -n "$(FN)" || { echo "usage: make invoke FN=<LogicalId> EVENT=events/<file>.json"; exit 1; }
+	@$(LOCAL_BUILD)
+	@exec $(LOCAL_CMD) invoke -function "$(FN)" -event "$(EVENT)"
