@@ -9,8 +9,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/giftcredit/giftcredit/internal/awsenv"
 	"github.com/giftcredit/giftcredit/internal/dynamo"
@@ -29,12 +27,7 @@ func main() {
 	svc := &promotion.Service{Store: store, Logger: logger, Sender: sender}
 	// Without a queue URL every batch is granted by this function itself.
 	if url := os.Getenv("PROMOTION_QUEUE_URL"); url != "" {
-		client := sqs.NewFromConfig(cfg, func(o *sqs.Options) {
-			if ep := os.Getenv("SQS_ENDPOINT"); ep != "" {
-				o.BaseEndpoint = aws.String(ep)
-			}
-		})
-		svc.Queue = &schedule.SQSQueue{Client: client, URL: url}
+		svc.Queue = &schedule.SQSQueue{Client: awsenv.SQS(cfg, os.Getenv("SQS_ENDPOINT")), URL: url}
 	}
 	h := &schedule.PromotionRun{Service: svc, Logger: logger, Now: time.Now}
 	lambda.Start(h.Handle)

@@ -8,8 +8,6 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/giftcredit/giftcredit/internal/awsenv"
 	"github.com/giftcredit/giftcredit/internal/dynamo"
@@ -28,12 +26,7 @@ func main() {
 	svc := &promotion.Service{Store: store, Logger: logger, Sender: sender}
 	// A worker continuing a long scan queues the batches it does not grant.
 	if url := os.Getenv("PROMOTION_QUEUE_URL"); url != "" {
-		client := sqs.NewFromConfig(cfg, func(o *sqs.Options) {
-			if ep := os.Getenv("SQS_ENDPOINT"); ep != "" {
-				o.BaseEndpoint = aws.String(ep)
-			}
-		})
-		svc.Queue = &schedule.SQSQueue{Client: client, URL: url}
+		svc.Queue = &schedule.SQSQueue{Client: awsenv.SQS(cfg, os.Getenv("SQS_ENDPOINT")), URL: url}
 	}
 	w := &schedule.PromotionWorker{Service: svc, Logger: logger}
 	lambda.Start(w.Handle)

@@ -3,6 +3,13 @@
 // credentials are in environment variables, and skipping the shared-config
 // file reading and the credential chain cuts cold start. Outside Lambda
 // (no credentials in the environment) it falls back to the default chain.
+//
+// Binaries built for Lambda (with the lambda.norpc tag, as `make build`
+// does) leave the default chain out altogether: Lambda always sets the
+// credentials, and merely linking the SDK's config package adds its STS,
+// SSO, SSO OIDC, sign-in and IMDS clients, about 2.4 MB of an arm64
+// binary and their package initialisers to every cold start (see
+// infra/bench, figure 3). Such a binary fails at init without them.
 package awsenv
 
 import (
@@ -12,10 +19,10 @@ import (
 	"os"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/ses"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 )
 
 // Config returns the SDK config for this process.
@@ -31,7 +38,7 @@ func Config(ctx context.Context) (aws.Config, error) {
 			Credentials: aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider(id, secret, os.Getenv("AWS_SESSION_TOKEN"))),
 		}, nil
 	}
-	cfg, err := config.LoadDefaultConfig(ctx)
+	cfg, err := defaultConfig(ctx)
 	if err != nil {
 		return aws.Config{}, fmt.Errorf("load aws config: %w", err)
 	}
@@ -70,4 +77,13 @@ func Must[T any](v T, err error) T {
 		os.Exit(1)
 	}
 	return v
+}
+
+// SQS returns an SQS client, on endpoint when it is set (the local stack).
+func SQS(cfg aws.Config, endpoint string) *sqs.Client {
+	return sqs.NewFromConfig(cfg, func(o *sqs.Options) {
+		if endpoint != "" {
+			o.BaseEndpoint = aws.String(endpoint)
+		}
+	})
 }
