@@ -63,6 +63,19 @@ run: node-deps
 	@$(LOCAL_BUILD)
 	@exec $(LOCAL_CMD) run $(RUN_FLAGS)
 
+# `make bench` measures what a user and an operator pay for (infra/bench):
+# it prints a table and writes infra/bench/results.json. It builds the
+# functions itself with GOFLAGS_LAMBDA, exactly as `make build` does, for
+# this machine (to run them) and for linux/arm64 (to weigh them). Figure 5
+# runs the local stack, hence node-deps. BENCH_FLAGS passes more flags,
+# e.g. BENCH_FLAGS=-figures=1,2 (see go run ./infra/bench/cmd/bench -h).
+BENCH_CMD := .local/bin/giftcredit-bench
+BENCH_FLAGS ?=
+
+bench: node-deps
+	@$(GO) build -o $(BENCH_CMD) ./infra/bench/cmd/bench
+	@$(BENCH_CMD) -go "$(GO)" -build-dir .local/bench -build-flags '$(GOFLAGS_LAMBDA)' $(BENCH_FLAGS)
+
 invoke: node-deps
 	@test -n "$(FN)" || { echo "usage: make invoke FN=<LogicalId> EVENT=events/<file>.json"; exit 1; }
 	@$(LOCAL_BUILD)

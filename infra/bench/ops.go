@@ -1,0 +1,223 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/giftcredit/giftcredit/internal/apigw"
+	gc "github.com/giftcredit/giftcredit/internal/giftcredit"
+)
+
+// Op is one ledger mutation as a user (through its API handler) or the
+// promotion run (through the store) makes it.
+type Op struct {
+	Name string
+	// Setup prepares what every run of the operation shares and returns
+	// Prepare, which makes (untimed) what run i needs and returns the run.
+	Setup func(ctx context.Context, l *Ledger) (Prepare, error)
+}
+
+// Prepare returns the i-th run of an operation.
+type Prepare func(ctx context.Context, i int) (Run, error)
+
+// Run performs the operation once.
+type Run func(ctx context.Context) error
+
+// customerPool makes n customers with the given balance.
+func customerPool(ctx context.Context, l *Ledger, n int, balance int64) ([]gc.Customer, error) {
+	out := make([]gc.Customer, n)
+	for i := range out {
+		c, err := l.NewCustomer(ctx, balance)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = c
+	}
+	return out, nil
+}
+
+// apiOp is an operation through a function's handler; body returns the
+// request of run i, given the state prepared for it.
+func apiOp(name, function string, setup func(ctx context.Context, l *Ledger, h *apigw.Handler) (func(ctx context.Context, i int) (APIRequest, error), error)) Op {
+	return Op{Name: name, Setup: func(ctx context.Context, l *Ledger) (Prepare, error) {
+		h, err := l.Handler(function)
+		if err != nil {
+			return nil, err
+		}
+		req, err := setup(ctx, l, h)
+		if err != nil {
+			return nil, err
+		}
+		return func(ctx context.Context, i int) (Run, error) {
+			r, err := req(ctx, i)
+			if err != nil {
+				return nil, err
+			}
+			ev, err := r.Event()
+			if err != nil {
+				return nil, err
+			}
+			return func(ctx context.Context) error {
+				resp, err := h.Handle(ctx, ev)
+				if err != nil {
+					return err
+				}
+				if resp.StatusCode/100 != 2 {
+					return fmt.Errorf("%s: status %d: %s", r.Route, resp.StatusCode, resp.Body)
+				}
+				return nil
+			}, nil
+		}, nil
+	}}
+}
+
+// poolSize is how many customers an operation spreads its runs over, so
+// that no customer's history grows without bound.
+const poolSize = 8
+
+// Redeem redeems a fresh gift card onto a customer (RedemptionFunction).
+var Redeem = apiOp("redeem", "RedemptionFunction", func(ctx context.Context, l *Ledger, _ *apigw.Handler) (func(context.Context, int) (APIRequest, error), error) {
+	custs, err := customerPool(ctx, l, poolSize, 0)
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context, i int) (APIRequest, error) {
+		o, err := l.NewOrder(ctx, "", "buyer@bench.example", 2500)
+		if err != nil {
+			return APIRequest{}, err
+		}
+		return APIRequest{Route: "POST /v1/customers/{id}/redemptions", Path: map[string]string{"id": custs[i%len(custs)].ID},
+			Actor: l.Clerk, IdemKey: "redeem-" + strconv.Itoa(i), Body: apigw.CodeBody{Code: o.GiftCards[0].Code}}, nil
+	}, nil
+})
+
+// DirectCredit credits a customer (CreditsFunction).
+var DirectCredit = apiOp("direct credit", "CreditsFunction", func(ctx context.Context, l *Ledger, _ *apigw.Handler) (func(context.Context, int) (APIRequest, error), error) {
+	custs, err := customerPool(ctx, l, poolSize, 0)
+	if err != nil {
+		return nil, err
+	}
+	return func(_ context.Context, i int) (APIRequest, error) {
+		return APIRequest{Route: "POST /v1/customers/{id}/credits", Path: map[string]string{"id": custs[i%len(custs)].ID},
+			Actor: l.Admin, IdemKey: "credit-" + strconv.Itoa(i),
+			Body: apigw.CreditBody{Amount: 500, Currency: "USD", PaymentType: "goodwill", Reference: "bench"}}, nil
+	}, nil
+})
+
+// ApplyCredit spends a customer's credit on an order of the shop's own
+// checkout (CreditApplicationsFunction).
+var ApplyCredit = apiOp("credit application", "CreditApplicationsFunction", func(ctx context.Context, l *Ledger, _ *apigw.Handler) (func(context.Context, int) (APIRequest, error), error) {
+	custs, err := customerPool(ctx, l, poolSize, 1_000_000_000)
+	if err != nil {
+		return nil, err
+	}
+	return func(_ context.Context, i int) (APIRequest, error) {
+		return APIRequest{Route: "POST /v1/customers/{id}/credit-applications", Path: map[string]string{"id": custs[i%len(custs)].ID},
+			Actor: l.Clerk, IdemKey: "apply-" + strconv.Itoa(i),
+			Body: apigw.CreditApplicationBody{OrderRef: "web-" + strconv.Itoa(i), AmountDue: 700, Currency: "USD"}}, nil
+	}, nil
+})
+
+// PlaceOrder returns the operation that places a guest cash order of n
+// gift cards (OrdersFunction), whose emails are sent at once.
+func PlaceOrder(n int) Op {
+	name := "order, 1 gift card"
+	if n != 1 {
+		name = fmt.Sprintf("order, %d gift cards", n)
+	}
+	return apiOp(name, "OrdersFunction", func(_ context.Context, l *Ledger, _ *apigw.Handler) (func(context.Context, int) (APIRequest, error), error) {
+		return func(_ context.Context, i int) (APIRequest, error) {
+			cards := make([]gc.NewGiftCard, n)
+			for j := range cards {
+				cards[j] = gc.NewGiftCard{Amount: 5000}
+			}
+			return APIRequest{Route: "POST /v1/orders", Actor: l.Clerk, IdemKey: "order" + strconv.Itoa(n) + "-" + strconv.Itoa(i),
+				Body: gc.NewOrder{BillingName: "Sam Staff", BillingEmail: "sam.staff@bench.example", PaymentMethod: "cash",
+					Currency: "USD", GiftCards: cards}}, nil
+		}, nil
+	})
+}
+
+// NewOrder places a cash order for cards of the given amounts, for
+// customerID if not empty, billed to billingEmail.
+func (l *Ledger) NewOrder(ctx context.Context, customerID, billingEmail string, amounts ...int64) (gc.Order, error) {
+	cards := make([]gc.NewGiftCard, len(amounts))
+	for i, a := range amounts {
+		cards[i] = gc.NewGiftCard{Amount: a}
+	}
+	p, err := l.Store.PlaceOrder(ctx, l.Admin, "", gc.NewOrder{CustomerID: customerID, BillingName: "Bench Buyer",
+		BillingEmail: billingEmail, PaymentMethod: "cash", Currency: "USD", GiftCards: cards})
+	if err != nil {
+		return gc.Order{}, fmt.Errorf("place order: %w", err)
+	}
+	return p.Order, nil
+}
+
+// NewPromotion defines an active promotion: a gift-card purchase of at
+// least 50.00 USD earns 5.00 of credit, up to 1,000 times per customer,
+// within a large budget (so each grant updates the budget, the costlier
+// path).
+func (l *Ledger) NewPromotion(ctx context.Context) (gc.Promotion, error) {
+	budget := int64(1_000_000_000)
+	now := time.Now().UTC()
+	return l.Store.CreatePromotion(ctx, l.Admin, "", gc.NewPromotion{Name: "Bench promotion", Currency: "USD",
+		StartsAt: now.Add(-time.Hour), EndsAt: now.Add(24 * time.Hour), MinGiftCardAmount: 5000, CreditAmount: 500,
+		Per: gc.PerOrder, PerCustomerLimit: 1000, Budget: &budget})
+}
+
+// Grant returns the operation that grants a promotion's credit for one
+// fresh qualifying order (the promotion worker's unit of work), placed by
+// a customer, or by a guest whose billing email is a customer's.
+func Grant(guest bool) Op {
+	name := "promotion grant"
+	if guest {
+		name = "promotion grant, guest order"
+	}
+	return Op{Name: name, Setup: func(ctx context.Context, l *Ledger) (Prepare, error) {
+		p, err := l.NewPromotion(ctx)
+		if err != nil {
+			return nil, err
+		}
+		custs, err := customerPool(ctx, l, poolSize, 0)
+		if err != nil {
+			return nil, err
+		}
+		runID, err := (&gc.IDs{}).New("run")
+		if err != nil {
+			return nil, err
+		}
+		return func(ctx context.Context, i int) (Run, error) {
+			c := custs[i%len(custs)]
+			customerID := c.ID
+			if guest {
+				customerID = ""
+			}
+			o, err := l.NewOrder(ctx, customerID, c.Email, 5000)
+			if err != nil {
+				return nil, err
+			}
+			cands, _ := p.Candidates(o)
+			if len(cands) != 1 {
+				return nil, fmt.Errorf("grant: order %s makes %d candidates", o.ID, len(cands))
+			}
+			req := gc.GrantRequest{Shop: l.Shop, Promotion: p, RunID: runID, Candidate: cands[0]}
+			return func(ctx context.Context) error {
+				out, err := l.Store.Grant(ctx, req)
+				if err != nil {
+					return err
+				}
+				if !out.Granted {
+					return fmt.Errorf("grant of order %s skipped: %s", o.ID, out.Skip)
+				}
+				return nil
+			}, nil
+		}, nil
+	}}
+}
+
+// Mutations are the operations of figures 1 and 2.
+func Mutations() []Op {
+	return []Op{Redeem, DirectCredit, ApplyCredit, PlaceOrder(1), PlaceOrder(5), Grant(false)}
+}
