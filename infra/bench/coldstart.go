@@ -180,12 +180,14 @@ type lockedBuffer struct {
 	b  bytes.Buffer
 }
 
+// Write appends p.
 func (l *lockedBuffer) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.Write(p)
 }
 
+// Bytes returns a copy of what was written.
 func (l *lockedBuffer) Bytes() []byte {
 	l.mu.Lock()
 	defer l.mu.Unlock()

@@ -94,7 +94,7 @@ func ColdPayload(name string) ([]byte, error) {
 		return scheduleEvent()
 	case "promotionworker":
 		return json.Marshal(events.SQSEvent{Records: []events.SQSMessage{}})
-	case "hello", "hellosdk", "hellosdkenv":
+	case "hello", "hellosdk":
 		return []byte("{}"), nil
 	}
 	return APIRequest{Route: "GET /v1/customers/{id}", Path: map[string]string{"id": "cus_x"}}.Payload()
@@ -303,6 +303,7 @@ type collectingQueue struct {
 	msgs []promotion.Message
 }
 
+// Send keeps msgs.
 func (q *collectingQueue) Send(_ context.Context, msgs []promotion.Message) error {
 	q.mu.Lock()
 	q.msgs = append(q.msgs, msgs...)

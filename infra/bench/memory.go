@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"strings"
@@ -20,11 +21,22 @@ import (
 // 128 MB with room to spare.
 const memoryTargetMB = 40
 
+// MemoryConfig sizes figure 4.
+type MemoryConfig struct {
+	// Invocations of each function's one process.
+	Invocations int
+	// Parallel functions are measured at once.
+	Parallel int
+	// Progress, if not nil, receives a note per function.
+	Progress io.Writer
+}
+
 // Memory measures figure 4: the peak RSS (VmHWM) of one process of each
 // function over invocations invocations of its workload, each function on
 // its own small ledger. Peak memory does not depend on speed, so parallel
 // functions run at once.
-func Memory(ctx context.Context, bins []Binary, invocations, parallel int) ([]Result, error) {
+func Memory(ctx context.Context, bins []Binary, cfg MemoryConfig) ([]Result, error) {
+	invocations, parallel := cfg.Invocations, cfg.Parallel
 	ses, err := StartFakeSES()
 	if err != nil {
 		return nil, err
@@ -57,7 +69,7 @@ func Memory(ctx context.Context, bins []Binary, invocations, parallel int) ([]Re
 			if errs[i] != nil {
 				errs[i] = fmt.Errorf("%s: %w", b.Name, errs[i])
 			}
-			progress("figure 4: %s in %s", b.Name, time.Since(t).Round(time.Millisecond))
+			progress(cfg.Progress, "figure 4: %s in %s", b.Name, time.Since(t).Round(time.Millisecond))
 		}()
 	}
 	wg.Wait()

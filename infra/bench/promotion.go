@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"io"
 	"sync"
 	"time"
 
@@ -22,6 +23,8 @@ type PromotionConfig struct {
 	// Workers is the number of queue workers granting batches at once,
 	// and of writers replaying them.
 	Workers int
+	// Progress, if not nil, receives a note per wave.
+	Progress io.Writer
 }
 
 // promotionTarget is figure 6's floor on grants/s ÷ raw writes/s.
@@ -51,15 +54,18 @@ func PromotionRun(ctx context.Context, cfg PromotionConfig) ([]Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("seed: %w", err)
 	}
-	progress("figure 6: seeded %d orders in %s", cfg.Orders, time.Since(seedStart).Round(time.Millisecond))
+	progress(cfg.Progress, "figure 6: seeded %d orders in %s", cfg.Orders, time.Since(seedStart).Round(time.Millisecond))
 	startItems, err := l.Items(ctx)
 	if err != nil {
 		return nil, err
 	}
+	rawClient := l.Dyn.NewClient(nil)
 	calls := &taggedCalls{byTag: map[any][]Call{}}
 	l.Rec.Observe(calls.add)
 	defer l.Rec.Observe(nil)
 
+	l.Rec.Reset()
+	var waveTimes [][2]float64
 	q := &collectingQueue{}
 	svc := &promotion.Service{Store: l.Store, Queue: q, Sender: Sender, InlineGrants: 1, ScanSteps: 1 << 20}
 	var runTime, rawTime time.Duration
@@ -73,7 +79,7 @@ func PromotionRun(ctx context.Context, cfg PromotionConfig) ([]Result, error) {
 			}
 			caps = append(caps, cs...)
 		}
-		d, err := replayParallel(ctx, l.Client, caps, cfg.Workers)
+		d, err := replayParallel(ctx, rawClient, caps, cfg.Workers)
 		rawTime += d
 		return err
 	}
@@ -87,7 +93,7 @@ func PromotionRun(ctx context.Context, cfg PromotionConfig) ([]Result, error) {
 	}
 	runTime += time.Since(t)
 	grants, batches = rep.Grants, rep.BatchesInline
-	progress("figure 6: tick %s (%d grants inline)", time.Since(t).Round(time.Millisecond), rep.Grants)
+	progress(cfg.Progress, "figure 6: tick %s (%d grants inline)", time.Since(t).Round(time.Millisecond), rep.Grants)
 	if err := replay([]any{"tick"}); err != nil {
 		return nil, err
 	}
@@ -120,16 +126,26 @@ func PromotionRun(ctx context.Context, cfg PromotionConfig) ([]Result, error) {
 			}()
 		}
 		wg.Wait()
-		runTime += time.Since(t)
+		wave := time.Since(t)
+		runTime += wave
 		if len(errs) > 0 {
 			return nil, errs[0]
 		}
+		before := rawTime
 		if err := replay(tags); err != nil {
 			return nil, err
 		}
-		progress("figure 6: wave %d: %d grants so far; run %s, raw %s", waves, grants, runTime.Round(time.Millisecond), rawTime.Round(time.Millisecond))
+		waveTimes = append(waveTimes, [2]float64{round3(wave.Seconds()), round3((rawTime - before).Seconds())})
+		progress(cfg.Progress, "figure 6: wave %d: %d grants so far; run %s, raw %s", waves, grants, runTime.Round(time.Millisecond), rawTime.Round(time.Millisecond))
 	}
 	l.Rec.Observe(nil)
+	// Every request of the run, per grant (the replays have a client of
+	// their own): what the machinery costs beyond the grants' own read and
+	// write, whatever the table's size.
+	perGrant := map[string]float64{}
+	for op, n := range l.Rec.Counts() {
+		perGrant[op] = round3(float64(n) / float64(max(grants, 1)))
+	}
 	run, err := l.Store.Promotion(ctx, l.Shop.ID, p.ID)
 	if err != nil {
 		return nil, err
@@ -151,7 +167,8 @@ func PromotionRun(ctx context.Context, cfg PromotionConfig) ([]Result, error) {
 		Extra: map[string]any{"grants": grants, "qualifyingOrders": cfg.Orders, "cardsPerOrder": cfg.CardsPerOrder, "customers": cfg.Customers,
 			"workers": cfg.Workers, "batches": batches, "waves": waves, "grantsPerSecond": round3(runRate), "rawWritesPerSecond": round3(rawRate),
 			"runSeconds": round3(runTime.Seconds()), "rawSeconds": round3(rawTime.Seconds()), "tableItems": []int{startItems, endItems},
-			"budgetRemaining": p.BudgetRemaining, "budgetRemainingAfter": run.BudgetRemaining, "auditBreaches": len(audit.Breaches)}}
+			"budgetRemaining": p.BudgetRemaining, "budgetRemainingAfter": run.BudgetRemaining, "auditBreaches": len(audit.Breaches),
+			"runRequestsPerGrant": perGrant, "waveRunAndRawSeconds": waveTimes}}
 	switch {
 	case grants != want:
 		r.Reason = fmt.Sprintf("the run granted %d of %d candidates", grants, want)

@@ -188,11 +188,9 @@ func notMeasured(name, unit, target, reason string) Result {
 	return Result{Name: name, Unit: unit, Target: target, Reason: reason, Value: 0}
 }
 
-// Progress, when set, receives notes on long figures' progress.
-var Progress io.Writer
-
-func progress(format string, args ...any) {
-	if Progress != nil {
-		fmt.Fprintf(Progress, "bench:   "+format+"\n", args...)
+// progress writes a note on a long figure's progress to w, if not nil.
+func progress(w io.Writer, format string, args ...any) {
+	if w != nil {
+		fmt.Fprintf(w, "bench:   "+format+"\n", args...)
 	}
 }

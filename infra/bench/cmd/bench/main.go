@@ -55,7 +55,6 @@ func run() error {
 	for _, f := range strings.Split(*figures, ",") {
 		want[strings.TrimSpace(f)] = true
 	}
-	bench.Progress = os.Stderr
 	// Figure 7 is measured from figure 5's run; the build serves 3, 4 and 5.
 	want["5"] = want["5"] || want["7"]
 	want["build"] = want["3"] || want["4"] || want["5"]
@@ -93,9 +92,11 @@ func run() error {
 		{"3", "figure 3, cold start and size", func() ([]bench.Result, error) {
 			return bench.ColdStartFigure(ctx, bins, bench.ColdStartConfig{Rounds: *coldRounds, InitTraceRounds: 5})
 		}},
-		{"4", "figure 4, memory", func() ([]bench.Result, error) { return bench.Memory(ctx, bins, *memInvocations, 3) }},
+		{"4", "figure 4, memory", func() ([]bench.Result, error) {
+			return bench.Memory(ctx, bins, bench.MemoryConfig{Invocations: *memInvocations, Parallel: 3, Progress: os.Stderr})
+		}},
 		{"6", "figure 6, promotion run", func() ([]bench.Result, error) {
-			return bench.PromotionRun(ctx, bench.PromotionConfig{Orders: *orders, CardsPerOrder: *cardsPerOrder, Customers: *customers, Workers: *workers})
+			return bench.PromotionRun(ctx, bench.PromotionConfig{Orders: *orders, CardsPerOrder: *cardsPerOrder, Customers: *customers, Workers: *workers, Progress: os.Stderr})
 		}},
 		{"5", "figures 5 and 7, concurrency through the local stack", func() ([]bench.Result, error) {
 			return bench.Concurrency(ctx, bins, bench.LoadConfig{Clients: *clients, Duration: *loadFor,
@@ -111,6 +112,6 @@ func run() error {
 	if err := rp.WriteFile(*out); err != nil {
 		return err
 	}
-	fmt.Printf("\nwrote %s; make bench took %s\n", *out, time.Since(start).Round(time.Second))
+	fmt.Printf("\nwrote %s; the figures took %s\n", *out, time.Since(start).Round(time.Second))
 	return nil
 }
