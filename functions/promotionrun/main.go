@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/giftcredit/giftcredit/internal/awsenv"
+	"github.com/giftcredit/giftcredit/internal/awsenv/sqsenv"
 	"github.com/giftcredit/giftcredit/internal/dynamo"
 	"github.com/giftcredit/giftcredit/internal/giftcode"
 	"github.com/giftcredit/giftcredit/internal/promotion"
@@ -27,7 +28,7 @@ func main() {
 	svc := &promotion.Service{Store: store, Logger: logger, Sender: sender}
 	// Without a queue URL every batch is granted by this function itself.
 	if url := os.Getenv("PROMOTION_QUEUE_URL"); url != "" {
-		svc.Queue = &schedule.SQSQueue{Client: awsenv.SQS(cfg, os.Getenv("SQS_ENDPOINT")), URL: url}
+		svc.Queue = &schedule.SQSQueue{Client: sqsenv.Client(cfg, os.Getenv("SQS_ENDPOINT")), URL: url}
 	}
 	h := &schedule.PromotionRun{Service: svc, Logger: logger, Now: time.Now}
 	lambda.Start(h.Handle)

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/giftcredit/giftcredit/internal/awsenv"
+	"github.com/giftcredit/giftcredit/internal/awsenv/sqsenv"
 	"github.com/giftcredit/giftcredit/internal/dynamo"
 	"github.com/giftcredit/giftcredit/internal/giftcode"
 	"github.com/giftcredit/giftcredit/internal/promotion"
@@ -26,7 +27,7 @@ func main() {
 	svc := &promotion.Service{Store: store, Logger: logger, Sender: sender}
 	// A worker continuing a long scan queues the batches it does not grant.
 	if url := os.Getenv("PROMOTION_QUEUE_URL"); url != "" {
-		svc.Queue = &schedule.SQSQueue{Client: awsenv.SQS(cfg, os.Getenv("SQS_ENDPOINT")), URL: url}
+		svc.Queue = &schedule.SQSQueue{Client: sqsenv.Client(cfg, os.Getenv("SQS_ENDPOINT")), URL: url}
 	}
 	w := &schedule.PromotionWorker{Service: svc, Logger: logger}
 	lambda.Start(w.Handle)

@@ -22,7 +22,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/ses"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 )
 
 // Config returns the SDK config for this process.
@@ -77,13 +76,4 @@ func Must[T any](v T, err error) T {
 		os.Exit(1)
 	}
 	return v
-}
-
-// SQS returns an SQS client, on endpoint when it is set (the local stack).
-func SQS(cfg aws.Config, endpoint string) *sqs.Client {
-	return sqs.NewFromConfig(cfg, func(o *sqs.Options) {
-		if endpoint != "" {
-			o.BaseEndpoint = aws.String(endpoint)
-		}
-	})
 }
