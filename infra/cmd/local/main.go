@@ -340,7 +340,7 @@ func invoke(ctx context.Context, args []string) error {
 	} else {
 		res, ierr = invokeEphemeral(ctx, c, tpl, fn.LogicalID, bins, payload)
 	}
-	return report(res, ierr)
+	return report(os.Stdout, os.Stderr, res, ierr)
 }
 
 // invokeEphemeral starts stand-ins for one invocation (minidyn with the
@@ -430,16 +430,26 @@ func runningStackEnv(stateDir, fn string) (map[string]string, bool) {
 }
 
 // report prints the function's response on stdout and a REPORT line on
-// stderr, and fails for a function error, a timeout or a crash.
-func report(res runtime.Result, err error) error {
+// stderr, and fails for a function error, a timeout or a crash. A process
+// that exited during the invocation is reported as Lambda's Invoke reports
+// it, as a function error whose payload is
+// {"errorType":"Runtime.ExitError","errorMessage":"RequestId: … Error:
+// Runtime exited with error: exit status N"} (see runtime.ExitError).
+func report(stdout, stderr io.Writer, res runtime.Result, err error) error {
+	if exitErr, ok := errors.AsType[*runtime.ExitError](err); ok {
+		fmt.Fprintf(stderr, "[local] %v\n", exitErr)
+		res.FunctionError = exitErr.ErrorPayload(res.RequestID)
+		res.Payload, _ = json.Marshal(res.FunctionError)
+		err = nil
+	}
 	if err != nil {
 		return fmt.Errorf("invoke: %w", err)
 	}
-	fmt.Fprintf(os.Stderr, "REPORT RequestId: %s Duration: %.2f ms", res.RequestID, float64(res.Duration.Microseconds())/1000)
+	fmt.Fprintf(stderr, "REPORT RequestId: %s Duration: %.2f ms", res.RequestID, float64(res.Duration.Microseconds())/1000)
 	if res.InitDuration > 0 {
-		fmt.Fprintf(os.Stderr, " Init Duration: %.2f ms", float64(res.InitDuration.Microseconds())/1000)
+		fmt.Fprintf(stderr, " Init Duration: %.2f ms", float64(res.InitDuration.Microseconds())/1000)
 	}
-	fmt.Fprintln(os.Stderr)
+	fmt.Fprintln(stderr)
 	out := res.Payload
 	var v any
 	if json.Unmarshal(out, &v) == nil {
@@ -447,7 +457,7 @@ func report(res runtime.Result, err error) error {
 			out = pretty
 		}
 	}
-	fmt.Println(string(out))
+	fmt.Fprintln(stdout, string(out))
 	if res.FunctionError != nil {
 		return fmt.Errorf("function error %s: %s", res.FunctionError.ErrorType, res.FunctionError.ErrorMessage)
 	}

@@ -3,7 +3,7 @@
 // route, runs the Lambda authorizer, builds the events.APIGatewayV2HTTPRequest
 // API Gateway would send, invokes the function, and turns the function's
 // answer back into an HTTP response by API Gateway's rules, including its
-// own error answers (404, 403, 413, 500, 504 with {"message": ...}).
+// own error answers (401, 403, 404, 413, 500, 503 with {"message": ...}).
 //
 // How functions run is not its business: Config.Invoke does that (in the
 // local stack, a runtime.Pool per function).
@@ -30,6 +30,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -43,7 +44,8 @@ const (
 	// a larger one is answered 413.
 	MaxBodyBytes = 10 * 1024 * 1024
 	// DefaultIntegrationTimeout is API Gateway's (and the maximum) timeout
-	// for one integration.
+	// for one integration of an HTTP API: "Maximum integration timeout 30
+	// seconds" (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-quotas.html).
 	DefaultIntegrationTimeout = 30 * time.Second
 	// DefaultAccountID and DefaultAPIID fill requestContext when Config
 	// leaves them empty.
@@ -84,12 +86,15 @@ type Config struct {
 	// Stage defaults to "$default".
 	AccountID, APIID, Stage, Region string
 	// IntegrationTimeout bounds each function call as API Gateway's 30 s
-	// limit does; zero means DefaultIntegrationTimeout.
+	// limit does (the client gets 503 when it passes, while the function
+	// runs on to its own timeout); zero means DefaultIntegrationTimeout.
 	IntegrationTimeout time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Log receives why a request failed (function errors, crashes,
-	// malformed answers), which the client is never told; nil discards.
+	// malformed answers), which the client is never told, and what API
+	// Gateway would silently ignore in an answer (multiValueHeaders, once
+	// per function); nil discards.
 	Log *slog.Logger
 }
 
@@ -115,6 +120,10 @@ type gateway struct {
 	cfg    Config
 	router *router
 	log    *slog.Logger
+
+	// ignoredMultiValue holds the functions already warned about
+	// multiValueHeaders in their answers.
+	ignoredMultiValue sync.Map
 }
 
 // New returns the HTTP API described by cfg. It panics if cfg is invalid,
@@ -156,8 +165,12 @@ const (
 	msgUnauthorized = "Unauthorized"
 	msgTooLarge     = "Request Entity Too Large"
 	msgInternal     = "Internal Server Error"
-	msgTimeout      = "Endpoint request timed out"
+	msgUnavailable  = "Service Unavailable"
 )
+
+// errIntegrationTimeout is the cause of the integration context's end when
+// IntegrationTimeout passes.
+var errIntegrationTimeout = errors.New("integration timeout")
 
 // ServeHTTP handles one request as API Gateway would.
 func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -207,7 +220,7 @@ func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeMessage(w, status, messageFor(status))
 		return
 	}
-	if err := writeFunctionResponse(w, res.Payload); err != nil {
+	if err := g.writeFunctionResponse(w, route.Function, requestID, res.Payload); err != nil {
 		g.log.Error("malformed function response", "function", route.Function, "requestId", requestID, "err", err)
 		writeMessage(w, http.StatusInternalServerError, msgInternal)
 	}
@@ -215,15 +228,40 @@ func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // invoke runs a function within the integration timeout. It returns the
 // Result when the function answered normally, or the status API Gateway
-// answers instead: 504 on a timeout, 500 on anything else.
+// answers instead: 503 when the integration timeout passes, 413 for an
+// event Lambda refuses, 500 on anything else.
+//
+// A function error, a function timeout and a crash are all 500
+// {"message":"Internal Server Error"} on an HTTP API: Lambda reports each
+// as a function error, and "My API with a Lambda integration returns
+// {"message":"Internal Server Error"}" is how
+// https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-troubleshooting-lambda.html
+// describes them. 504 "Endpoint request timed out" is the REST API's
+// answer, not an HTTP API's.
+//
+// The integration timeout is 503 {"message":"Service Unavailable"}. AWS's
+// HTTP API documentation gives the limit (30 s,
+// https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-quotas.html)
+// but no status; the one AWS article that names one,
+// https://aws.amazon.com/premiumsupport/knowledge-center/api-gateway-504-errors,
+// lists 504 for "REST API, HTTP API or WebSocket API" but describes the
+// REST API's integration timeout parameter. This follows what HTTP APIs
+// are seen to answer in public captures instead: 503 "Service
+// Unavailable" after 30 s while the function runs on
+// (https://github.com/anomalyco/sst/issues/2232,
+// https://github.com/serverless/serverless/issues/11222).
 func (g *gateway) invoke(ctx context.Context, function string, payload []byte, requestID string) (runtime.Result, int) {
-	ctx, cancel := context.WithTimeout(ctx, g.cfg.IntegrationTimeout)
+	ctx, cancel := context.WithTimeoutCause(ctx, g.cfg.IntegrationTimeout, errIntegrationTimeout)
 	defer cancel()
 	res, err := g.cfg.Invoke(ctx, function, payload)
 	switch {
-	case errors.Is(err, runtime.ErrTimeout), errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(err, runtime.ErrTimeout):
 		g.log.Error("function timed out", "function", function, "requestId", requestID, "err", err)
-		return res, http.StatusGatewayTimeout
+		return res, http.StatusInternalServerError
+	case err != nil && errors.Is(context.Cause(ctx), errIntegrationTimeout):
+		g.log.Error("integration timed out", "function", function, "requestId", requestID,
+			"timeout", g.cfg.IntegrationTimeout, "err", err)
+		return res, http.StatusServiceUnavailable
 	case errors.Is(err, runtime.ErrPayloadTooLarge):
 		g.log.Error("event too large for Lambda", "function", function, "requestId", requestID, "err", err)
 		return res, http.StatusRequestEntityTooLarge
@@ -241,8 +279,8 @@ func (g *gateway) invoke(ctx context.Context, function string, payload []byte, r
 // messageFor is API Gateway's message for its own error statuses.
 func messageFor(status int) string {
 	switch status {
-	case http.StatusGatewayTimeout:
-		return msgTimeout
+	case http.StatusServiceUnavailable:
+		return msgUnavailable
 	case http.StatusRequestEntityTooLarge:
 		return msgTooLarge
 	default:
@@ -333,12 +371,12 @@ func eventHeaders(r *http.Request) (map[string]string, []string) {
 		client = prior + ", " + client
 	}
 	headers["x-forwarded-for"] = client
-	headers["x-forwarded-proto"] = "http"
-	if addr, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
-		if _, port, err := net.SplitHostPort(addr.String()); err == nil {
-			headers["x-forwarded-port"] = port
-		}
-	}
+	// API Gateway serves HTTPS only, so its forwarded headers always say
+	// https and 443 (as in the captured events of
+	// https://github.com/floci-io/floci/issues/2172), whatever the local
+	// listener is.
+	headers["x-forwarded-proto"] = "https"
+	headers["x-forwarded-port"] = "443"
 	if headers["x-amzn-trace-id"] == "" {
 		headers["x-amzn-trace-id"] = fmt.Sprintf("Root=1-%08x-%s", time.Now().Unix(), randomHex(12))
 	}
@@ -374,8 +412,17 @@ func queryParameters(raw string) map[string]string {
 }
 
 // isTextContent reports whether API Gateway passes a body of this content
-// type as text; every other body, including one without a content type,
-// is base64-encoded.
+// type as text: text/*, application/json, application/xml and
+// application/javascript only. Every other body, including one without a
+// content type, a form and the structured-syntax types such as
+// application/problem+json or application/soap+xml, is base64-encoded
+// with isBase64Encoded true.
+//
+// AWS documents the mechanism ("If the content type of the request is
+// binary, the body is base64-encoded",
+// https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-integrations-lambda.html)
+// but not the list; the list is the one measured against a real HTTP API
+// in https://github.com/ministackorg/ministack/pull/766.
 func isTextContent(contentType string) bool {
 	mt, _, err := mime.ParseMediaType(contentType)
 	if err != nil {
@@ -383,8 +430,8 @@ func isTextContent(contentType string) bool {
 	}
 	switch {
 	case strings.HasPrefix(mt, "text/"),
-		mt == "application/json", strings.HasSuffix(mt, "+json"),
-		mt == "application/xml", strings.HasSuffix(mt, "+xml"),
+		mt == "application/json",
+		mt == "application/xml",
 		mt == "application/javascript":
 		return true
 	}
@@ -400,6 +447,11 @@ func hostOnly(hostport string) string {
 }
 
 // functionResponse is a payload format 2.0 answer with a statusCode.
+// MultiValueHeaders is read only to warn that it is ignored: format 2.0
+// has no such field ("Format 2.0 doesn't have multiValueHeaders or
+// multiValueQueryStringParameters fields",
+// https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-integrations-lambda.html),
+// so API Gateway drops it; repeated headers are comma-joined in headers.
 type functionResponse struct {
 	StatusCode        int                 `json:"statusCode"`
 	Headers           map[string]string   `json:"headers"`
@@ -413,7 +465,7 @@ type functionResponse struct {
 // A JSON object with a statusCode describes the response; any other valid
 // JSON is the body of a 200 application/json response. An answer that is
 // not JSON, or a malformed description, is an error (API Gateway: 500).
-func writeFunctionResponse(w http.ResponseWriter, payload []byte) error {
+func (g *gateway) writeFunctionResponse(w http.ResponseWriter, function, requestID string, payload []byte) error {
 	payload = bytes.TrimSpace(payload)
 	if !json.Valid(payload) {
 		return errors.New("response is not JSON")
@@ -440,12 +492,14 @@ func writeFunctionResponse(w http.ResponseWriter, payload []byte) error {
 			return fmt.Errorf("base64 body: %w", err)
 		}
 	}
-	h := w.Header()
-	for k, vs := range resp.MultiValueHeaders {
-		for _, v := range vs {
-			h.Add(k, v)
+	if len(resp.MultiValueHeaders) > 0 {
+		if _, warned := g.ignoredMultiValue.LoadOrStore(function, true); !warned {
+			g.log.Warn("function answered multiValueHeaders, which API Gateway ignores in payload format 2.0: "+
+				"put repeated headers comma-joined in headers, and cookies in cookies (logged once per function)",
+				"function", function, "requestId", requestID)
 		}
 	}
+	h := w.Header()
 	for k, v := range resp.Headers {
 		h.Set(k, v)
 	}

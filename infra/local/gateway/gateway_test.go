@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -206,7 +207,11 @@ func TestEventIsBuiltAsAPIGatewayDoes(t *testing.T) {
 					}
 				}
 				eq(t, "x-forwarded-for", e.Headers["x-forwarded-for"], "127.0.0.1")
-				eq(t, "x-forwarded-proto", e.Headers["x-forwarded-proto"], "http")
+				// API Gateway is reached over HTTPS only; its events say so
+				// whatever the local listener is (captured event:
+				// https://github.com/floci-io/floci/issues/2172).
+				eq(t, "x-forwarded-proto", e.Headers["x-forwarded-proto"], "https")
+				eq(t, "x-forwarded-port", e.Headers["x-forwarded-port"], "443")
 				if !strings.HasPrefix(e.Headers["x-amzn-trace-id"], "Root=1-") {
 					t.Errorf("x-amzn-trace-id = %q", e.Headers["x-amzn-trace-id"])
 				}
@@ -240,6 +245,71 @@ func TestEventIsBuiltAsAPIGatewayDoes(t *testing.T) {
 			wantFunction: "Orders",
 			check: func(t *testing.T, e events.APIGatewayV2HTTPRequest) {
 				eq(t, "body", e.Body, "YT0x")
+				eq(t, "isBase64Encoded", e.IsBase64Encoded, true)
+			},
+		},
+		// Only text/*, application/json, application/xml and
+		// application/javascript reach the function as text; AWS documents
+		// that binary bodies are base64-encoded
+		// (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-integrations-lambda.html),
+		// and this split was measured on a real HTTP API
+		// (https://github.com/ministackorg/ministack/pull/766).
+		{
+			name: "XML body as text", method: "POST", target: "/v1/orders",
+			header:       http.Header{"Content-Type": {"application/xml"}},
+			body:         []byte("<a/>"),
+			wantFunction: "Orders",
+			check: func(t *testing.T, e events.APIGatewayV2HTTPRequest) {
+				eq(t, "body", e.Body, "<a/>")
+				eq(t, "isBase64Encoded", e.IsBase64Encoded, false)
+			},
+		},
+		{
+			name: "JavaScript body as text", method: "POST", target: "/v1/orders",
+			header:       http.Header{"Content-Type": {"application/javascript"}},
+			body:         []byte("f()"),
+			wantFunction: "Orders",
+			check: func(t *testing.T, e events.APIGatewayV2HTTPRequest) {
+				eq(t, "body", e.Body, "f()")
+				eq(t, "isBase64Encoded", e.IsBase64Encoded, false)
+			},
+		},
+		{
+			name: "text/* body as text", method: "POST", target: "/v1/orders",
+			header:       http.Header{"Content-Type": {"text/csv; charset=utf-8"}},
+			body:         []byte("a,b"),
+			wantFunction: "Orders",
+			check: func(t *testing.T, e events.APIGatewayV2HTTPRequest) {
+				eq(t, "body", e.Body, "a,b")
+				eq(t, "isBase64Encoded", e.IsBase64Encoded, false)
+			},
+		},
+		{
+			name: "+json body base64", method: "POST", target: "/v1/orders",
+			header:       http.Header{"Content-Type": {"application/merge-patch+json"}},
+			body:         []byte(`{"a":1}`),
+			wantFunction: "Orders",
+			check: func(t *testing.T, e events.APIGatewayV2HTTPRequest) {
+				eq(t, "body", e.Body, base64.StdEncoding.EncodeToString([]byte(`{"a":1}`)))
+				eq(t, "isBase64Encoded", e.IsBase64Encoded, true)
+			},
+		},
+		{
+			name: "+xml body base64", method: "POST", target: "/v1/orders",
+			header:       http.Header{"Content-Type": {"application/soap+xml"}},
+			body:         []byte("<a/>"),
+			wantFunction: "Orders",
+			check: func(t *testing.T, e events.APIGatewayV2HTTPRequest) {
+				eq(t, "body", e.Body, base64.StdEncoding.EncodeToString([]byte("<a/>")))
+				eq(t, "isBase64Encoded", e.IsBase64Encoded, true)
+			},
+		},
+		{
+			name: "body without content type base64", method: "POST", target: "/v1/orders",
+			body:         []byte("hi"),
+			wantFunction: "Orders",
+			check: func(t *testing.T, e events.APIGatewayV2HTTPRequest) {
+				eq(t, "body", e.Body, "aGk=")
 				eq(t, "isBase64Encoded", e.IsBase64Encoded, true)
 			},
 		},
@@ -330,9 +400,12 @@ func TestGatewayStatusMapping(t *testing.T) {
 			wantStatus: 413, wantBody: `{"message":"Request Entity Too Large"}`},
 		{name: "body of exactly 10 MB passes", method: "POST", target: "/v1/orders", body: bytes.NewReader(make([]byte, gateway.MaxBodyBytes)),
 			answer: answer(`{"statusCode":204}`), wantStatus: 204, wantCalls: 1},
+		// An HTTP API answers a function timeout as any function error: 500
+		// (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-troubleshooting-lambda.html);
+		// 504 "Endpoint request timed out" is the REST API's answer.
 		{name: "function timeout", method: "POST", target: "/v1/orders",
 			answer:     func(string, []byte) (runtime.Result, error) { return runtime.Result{}, timeoutErr },
-			wantStatus: 504, wantBody: `{"message":"Endpoint request timed out"}`, wantCalls: 1},
+			wantStatus: 500, wantBody: `{"message":"Internal Server Error"}`, wantCalls: 1},
 		{name: "function error", method: "POST", target: "/v1/orders",
 			answer: func(string, []byte) (runtime.Result, error) {
 				return runtime.Result{Payload: []byte(`{"errorMessage":"secret detail","errorType":"errorString"}`),
@@ -356,10 +429,10 @@ func TestGatewayStatusMapping(t *testing.T) {
 		{name: "bare JSON array", method: "POST", target: "/v1/orders", answer: answer(`[1,2]`),
 			wantStatus: 200, wantBody: `[1,2]`, wantHeader: http.Header{"Content-Type": {"application/json"}}, wantCalls: 1},
 		{name: "full response", method: "POST", target: "/v1/orders",
-			answer: answer(`{"statusCode":201,"headers":{"Content-Type":"application/problem+json","X-One":"1"},
-				"multiValueHeaders":{"X-Many":["a","b"]},"cookies":["s=1; HttpOnly","t=2"],"body":"{\"id\":\"o1\"}"}`),
+			answer: answer(`{"statusCode":201,"headers":{"Content-Type":"application/problem+json","X-One":"1","X-Two":"a,b"},
+				"cookies":["s=1; HttpOnly","t=2"],"body":"{\"id\":\"o1\"}"}`),
 			wantStatus: 201, wantBody: `{"id":"o1"}`, wantCalls: 1,
-			wantHeader: http.Header{"Content-Type": {"application/problem+json"}, "X-One": {"1"}, "X-Many": {"a", "b"}, "Set-Cookie": {"s=1; HttpOnly", "t=2"}}},
+			wantHeader: http.Header{"Content-Type": {"application/problem+json"}, "X-One": {"1"}, "X-Two": {"a,b"}, "Set-Cookie": {"s=1; HttpOnly", "t=2"}}},
 		{name: "base64 response body", method: "POST", target: "/v1/orders",
 			answer:     answer(`{"statusCode":200,"headers":{"content-type":"image/png"},"isBase64Encoded":true,"body":"AAEC/w=="}`),
 			wantStatus: 200, wantBody: "\x00\x01\x02\xff", wantHeader: http.Header{"Content-Type": {"image/png"}}, wantCalls: 1},
@@ -400,6 +473,96 @@ func TestGatewayStatusMapping(t *testing.T) {
 				t.Errorf("%d invocations, want %d", n, tt.wantCalls)
 			}
 		})
+	}
+}
+
+// TestIntegrationTimeoutIs503 runs a function that outlasts the
+// integration timeout. An HTTP API gives up after its integration timeout
+// ("Maximum integration timeout 30 seconds",
+// https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-quotas.html)
+// and answers 503 {"message":"Service Unavailable"}. AWS's HTTP API
+// documentation names no status for it; the one AWS article that does
+// (https://aws.amazon.com/premiumsupport/knowledge-center/api-gateway-504-errors)
+// says 504 but describes the REST API, so this follows public captures of
+// HTTP APIs (https://github.com/anomalyco/sst/issues/2232,
+// https://github.com/serverless/serverless/issues/11222).
+func TestIntegrationTimeoutIs503(t *testing.T) {
+	var sawDeadline bool
+	invoke := func(ctx context.Context, _ string, _ []byte) (runtime.Result, error) {
+		_, sawDeadline = ctx.Deadline()
+		<-ctx.Done() // the function is still running when API Gateway gives up
+		return runtime.Result{}, fmt.Errorf("Orders: invocation r1: %w", ctx.Err())
+	}
+	h := gateway.New(gateway.Config{Routes: routes, Invoke: invoke, IntegrationTimeout: 20 * time.Millisecond})
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("POST", "/v1/orders", nil))
+	eq(t, "status", rec.Code, http.StatusServiceUnavailable)
+	eq(t, "body", rec.Body.String(), `{"message":"Service Unavailable"}`)
+	eq(t, "content-type", rec.Header().Get("Content-Type"), "application/json")
+	if !sawDeadline {
+		t.Error("the function's context had no deadline")
+	}
+
+	// A function error that merely happens to wrap a deadline of its own
+	// (a DynamoDB call that timed out, say) is a function failure: 500.
+	h = gateway.New(gateway.Config{Routes: routes, IntegrationTimeout: time.Minute,
+		Invoke: func(context.Context, string, []byte) (runtime.Result, error) {
+			return runtime.Result{}, fmt.Errorf("dial: %w", context.DeadlineExceeded)
+		}})
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("POST", "/v1/orders", nil))
+	eq(t, "status of an error that is not the integration timeout", rec.Code, http.StatusInternalServerError)
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent use, for logs.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestMultiValueHeadersAreIgnoredAndLoggedOnce checks that a 2.0 answer's
+// multiValueHeaders never reach the client, as on AWS: "Format 2.0 doesn't
+// have multiValueHeaders or multiValueQueryStringParameters fields"
+// (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-integrations-lambda.html).
+// The gateway says so once per function, so that a header that works
+// nowhere does not go unnoticed.
+func TestMultiValueHeadersAreIgnoredAndLoggedOnce(t *testing.T) {
+	var logs syncBuffer
+	f := &functions{answer: func(string, []byte) (runtime.Result, error) {
+		return runtime.Result{Payload: []byte(`{"statusCode":200,"headers":{"X-One":"1"},
+			"multiValueHeaders":{"X-Many":["a","b"],"X-One":["2","3"]},"body":"ok"}`)}, nil
+	}}
+	h := gateway.New(gateway.Config{Routes: routes, Invoke: f.invoke, Log: slog.New(slog.NewTextHandler(&logs, nil))})
+	for _, req := range []struct{ method, target string }{
+		{"POST", "/v1/orders"}, {"POST", "/v1/orders"}, {"GET", "/v1/customers/1"},
+	} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(req.method, req.target, nil))
+		resp := rec.Result()
+		eq(t, req.target+" status", resp.StatusCode, 200)
+		eq(t, req.target+" X-Many", resp.Header.Values("X-Many"), []string(nil))
+		eq(t, req.target+" X-One", resp.Header.Values("X-One"), []string{"1"})
+	}
+	got := logs.String()
+	if n := strings.Count(got, "multiValueHeaders"); n != 2 {
+		t.Errorf("%d warnings, want one for Orders and one for Customers:\n%s", n, got)
+	}
+	for _, fn := range []string{"function=Orders", "function=Customers"} {
+		if !strings.Contains(got, fn) {
+			t.Errorf("no warning names %s:\n%s", fn, got)
+		}
 	}
 }
 

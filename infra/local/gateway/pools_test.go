@@ -86,7 +86,9 @@ func TestThroughRealFunctionProcesses(t *testing.T) {
 		query, wantBody string
 		wantStatus      int
 	}{
-		{"mode=sleep&ms=20000", `{"message":"Endpoint request timed out"}`, 504},
+		// A function timeout is a function error to an HTTP API: 500
+		// (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-troubleshooting-lambda.html).
+		{"mode=sleep&ms=20000", `{"message":"Internal Server Error"}`, 500},
 		{"mode=error&message=nope", `{"message":"Internal Server Error"}`, 500},
 		{"mode=panic&message=nope", `{"message":"Internal Server Error"}`, 500},
 		{"mode=exit&code=3", `{"message":"Internal Server Error"}`, 500},
@@ -104,5 +106,37 @@ func TestThroughRealFunctionProcesses(t *testing.T) {
 	}
 	if s := pool.Stats(); s.Alive > 2 || s.Started < 3 {
 		t.Errorf("pool stats %+v: want a bounded pool that replaced failed processes", s)
+	}
+}
+
+// TestIntegrationTimeoutThroughARealPool runs a function whose own timeout
+// is longer than the integration timeout: the client gets 503 when the
+// integration timeout passes, while the function runs on (see
+// TestIntegrationTimeoutIs503 for the sources).
+func TestIntegrationTimeoutThroughARealPool(t *testing.T) {
+	pool := runtime.NewPool(runtime.FunctionConfig{Name: "Slow", Binary: echoBin, Timeout: 20 * time.Second, MaxProcesses: 2})
+	t.Cleanup(func() { pool.Close() })
+	srv := httptest.NewServer(gateway.New(gateway.Config{
+		Routes:             []gateway.Route{{Method: "GET", Path: "/slow", Function: "Slow"}},
+		IntegrationTimeout: 300 * time.Millisecond,
+		Invoke: func(ctx context.Context, _ string, payload []byte) (runtime.Result, error) {
+			return pool.Invoke(ctx, payload)
+		},
+	}))
+	t.Cleanup(srv.Close)
+	// A warm process takes the slow invocation at once, so the integration
+	// timeout cannot pass while it is still starting.
+	if resp, body := do(t, newRequest(t, "GET", srv.URL+"/slow", nil, nil)); resp.StatusCode != 200 {
+		t.Fatalf("warm-up: %d %s", resp.StatusCode, body)
+	}
+	resp, body := do(t, newRequest(t, "GET", srv.URL+"/slow?mode=sleep&ms=20000", nil, nil))
+	if resp.StatusCode != 503 || body != `{"message":"Service Unavailable"}` {
+		t.Errorf("got %d %q, want 503 Service Unavailable", resp.StatusCode, body)
+	}
+	if s := pool.Stats(); s.Busy != 1 {
+		t.Errorf("pool stats %+v: the function should still be running", s)
+	}
+	if resp, body := do(t, newRequest(t, "GET", srv.URL+"/slow", nil, nil)); resp.StatusCode != 200 {
+		t.Errorf("a quick request after it: %d %s", resp.StatusCode, body)
 	}
 }

@@ -33,10 +33,15 @@ const (
 const (
 	// MaxRequestPayload is the largest event Invoke accepts (6 MB).
 	MaxRequestPayload = 6 * 1024 * 1024
-	// MaxResponsePayload is the largest response a function may return
-	// (6 MB); a larger one fails the invocation with a function error of
-	// type Function.ResponseSizeTooLarge.
-	MaxResponsePayload = 6 * 1024 * 1024
+	// MaxResponsePayload is the largest response a function may return:
+	// 6 MiB + 100 bytes (6,291,556), which is what Lambda enforces behind
+	// the "6 MB" of https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html
+	// (its error names the figure: "Response payload size exceeded maximum
+	// allowed payload size (6291556 bytes)", and AWS's runtime interface
+	// emulator, github.com/aws/aws-lambda-runtime-interface-emulator,
+	// interop.MaxPayloadSize, is 6*1024*1024 + 100). A larger one fails the
+	// invocation with a function error of type Function.ResponseSizeTooLarge.
+	MaxResponsePayload = 6*1024*1024 + 100
 )
 
 // FunctionConfig describes one function: its compiled binary and how Lambda
@@ -56,9 +61,11 @@ type FunctionConfig struct {
 	// TZ, PATH and credentials; the variables that describe the sandbox
 	// (AWS_LAMBDA_RUNTIME_API, AWS_LAMBDA_FUNCTION_*, _HANDLER,
 	// LAMBDA_TASK_ROOT, AWS_LAMBDA_LOG_GROUP_NAME, AWS_LAMBDA_LOG_STREAM_NAME)
-	// are always the pool's, and
+	// are always the pool's,
 	// AWS_LAMBDA_MAX_CONCURRENCY is removed because a process here runs one
-	// invocation at a time.
+	// invocation at a time, and AWS_EXECUTION_ENV is removed because Lambda
+	// reserves it and does not define it for the OS-only (provided.*)
+	// runtimes these binaries are built for.
 	Env map[string]string
 	// Timeout is the function timeout, counted from the moment the
 	// invocation is handed to the process.
@@ -151,6 +158,12 @@ func (cfg FunctionConfig) environ(taskRoot, runtimeAPI, logStream string) []stri
 		env["AWS_LAMBDA_LOG_FORMAT"] = cfg.LogFormat
 	}
 	delete(env, "AWS_LAMBDA_MAX_CONCURRENCY")
+	// AWS_EXECUTION_ENV is reserved (a function's configuration cannot set
+	// it) and "not defined for OS-only runtimes (the provided family)":
+	// https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html
+	// (AWS's runtime interface emulator likewise sets it only for container
+	// images, to AWS_Lambda_Image).
+	delete(env, "AWS_EXECUTION_ENV")
 	// The sandbox's own description, which a function cannot change.
 	env["AWS_LAMBDA_RUNTIME_API"] = runtimeAPI
 	env["AWS_LAMBDA_FUNCTION_NAME"] = cfg.Name
@@ -159,7 +172,6 @@ func (cfg FunctionConfig) environ(taskRoot, runtimeAPI, logStream string) []stri
 	env["AWS_LAMBDA_INITIALIZATION_TYPE"] = "on-demand"
 	env["AWS_LAMBDA_LOG_GROUP_NAME"] = "/aws/lambda/" + cfg.Name
 	env["AWS_LAMBDA_LOG_STREAM_NAME"] = logStream
-	env["AWS_EXECUTION_ENV"] = "AWS_Lambda_provided.al2023"
 	env["_HANDLER"] = cfg.Handler
 	env["LAMBDA_TASK_ROOT"] = taskRoot
 

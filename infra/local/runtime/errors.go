@@ -8,8 +8,9 @@ import (
 
 // ErrTimeout is returned (wrapped) by Invoke when the function did not answer
 // before its deadline, or its process did not finish init in time. The
-// process has been killed; a later invocation starts a fresh one. An API
-// Gateway in front maps it to 504.
+// process has been killed; a later invocation starts a fresh one. Lambda
+// reports it to a synchronous caller as a function error, so an HTTP API in
+// front answers 500, as for any other function error.
 var ErrTimeout = errors.New("task timed out")
 
 // ErrClosed is returned by Invoke once Close has been called, including for
@@ -63,4 +64,30 @@ func (e *ExitError) Error() string {
 		msg += fmt.Sprintf(" after init error %s: %s", e.InitError.ErrorType, e.InitError.ErrorMessage)
 	}
 	return msg
+}
+
+// ErrorPayload is the error Lambda's Invoke API returns to a synchronous
+// caller, with X-Amz-Function-Error: Unhandled, for this exit: the runtime's
+// own init error when it posted one, otherwise
+//
+//	{"errorType": "Runtime.ExitError",
+//	 "errorMessage": "RequestId: <id> Error: Runtime exited with error: exit status 3"}
+//
+// requestID is the invocation's (Result.RequestID). The wording is the one
+// AWS's runtime interface emulator uses (internal/lambda/rapid/handlers.go
+// in github.com/aws/aws-lambda-runtime-interface-emulator: "Runtime exited
+// with error: %s", or "Runtime exited without providing a reason").
+func (e *ExitError) ErrorPayload(requestID string) *ErrorPayload {
+	if e.InitError != nil {
+		return e.InitError
+	}
+	reason := "Runtime exited with error: " + e.Status
+	if e.Status == "" {
+		reason = "Runtime exited without providing a reason"
+	}
+	msg := "Error: " + reason
+	if requestID != "" {
+		msg = "RequestId: " + requestID + " " + msg
+	}
+	return &ErrorPayload{ErrorType: "Runtime.ExitError", ErrorMessage: msg}
 }

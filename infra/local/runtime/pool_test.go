@@ -175,7 +175,8 @@ func TestEchoRoundTripSeesLambdaHeadersAndEnvironment(t *testing.T) {
 		LogFormat:  "JSON",
 		Env: map[string]string{
 			"ECHOFN_CUSTOM":              "hello",
-			"AWS_LAMBDA_MAX_CONCURRENCY": "4", // must not reach the function
+			"AWS_LAMBDA_MAX_CONCURRENCY": "4",                // must not reach the function
+			"AWS_EXECUTION_ENV":          "AWS_Lambda_go1.x", // reserved: must not either
 		},
 	})
 	event := ev{"mode": "echo", "n": 1.5}
@@ -200,6 +201,9 @@ func TestEchoRoundTripSeesLambdaHeadersAndEnvironment(t *testing.T) {
 		t.Errorf("lambdacontext: name %q memory %d version %q", got.FunctionName, got.MemoryMB, got.Version)
 	}
 	taskRoot := filepath.Dir(echoBin)
+	// AWS_EXECUTION_ENV is reserved and not defined for the OS-only
+	// (provided.*) runtimes:
+	// https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html
 	wantEnv := map[string]string{
 		"AWS_REGION":                  "us-east-1",
 		"AWS_DEFAULT_REGION":          "us-east-1",
@@ -208,6 +212,7 @@ func TestEchoRoundTripSeesLambdaHeadersAndEnvironment(t *testing.T) {
 		"LAMBDA_TASK_ROOT":            taskRoot,
 		"AWS_LAMBDA_LOG_FORMAT":       "JSON",
 		"AWS_LAMBDA_MAX_CONCURRENCY":  "<unset>",
+		"AWS_EXECUTION_ENV":           "<unset>", // see above
 		"AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
 		"HOME":                        "<unset>",
 		"ECHOFN_CUSTOM":               "hello",
@@ -296,6 +301,14 @@ func TestCrashMidInvocationFailsItWithExitStatus(t *testing.T) {
 	}
 	if exitErr.ExitCode != 3 || exitErr.Status != "exit status 3" || exitErr.DuringInit || exitErr.Instance != 1 {
 		t.Errorf("exit error = %+v", exitErr)
+	}
+	// What Lambda's Invoke returns for it (with X-Amz-Function-Error:
+	// Unhandled), worded as AWS's runtime interface emulator words it
+	// (github.com/aws/aws-lambda-runtime-interface-emulator,
+	// internal/lambda/rapid/handlers.go).
+	want := runtime.ErrorPayload{ErrorType: "Runtime.ExitError", ErrorMessage: "RequestId: req-1 Error: Runtime exited with error: exit status 3"}
+	if got := exitErr.ErrorPayload("req-1"); got == nil || got.ErrorType != want.ErrorType || got.ErrorMessage != want.ErrorMessage {
+		t.Errorf("error payload %+v, want %+v", got, want)
 	}
 	if _, r := mustEcho(t, p, ev{}); r.PID == exitErr.PID {
 		t.Errorf("crashed pid %d reused", r.PID)
@@ -391,6 +404,10 @@ func TestInitFailures(t *testing.T) {
 				var e *runtime.ExitError
 				if !errors.As(err, &e) || !e.DuringInit || e.ExitCode != 7 || e.InitError != nil {
 					t.Errorf("err = %v, want *ExitError at init with code 7", err)
+					return
+				}
+				if got := e.ErrorPayload("r"); got.ErrorType != "Runtime.ExitError" || got.ErrorMessage != "RequestId: r Error: Runtime exited with error: exit status 7" {
+					t.Errorf("error payload %+v", got)
 				}
 			},
 			wantOutput: "[initfail#1] echofn: exiting at init as asked\n",
@@ -427,8 +444,13 @@ func TestInitFailures(t *testing.T) {
 			out := runtime.NewCapture(nil)
 			p := newPool(t, runtime.FunctionConfig{Name: "initfail", Env: tt.env, InitTimeout: tt.initTO, Output: out})
 			start := time.Now()
-			_, err := invoke(t, p, ev{})
+			res, err := invoke(t, p, ev{})
 			tt.check(t, err)
+			// The failed invocation still has its request id, which Lambda's
+			// Runtime.ExitError message names.
+			if _, ok := errors.AsType[*runtime.ExitError](err); ok && res.RequestID == "" {
+				t.Error("the invocation that failed at init has no request id")
+			}
 			if el := time.Since(start); el > 10*time.Second {
 				t.Errorf("took %v", el)
 			}
@@ -647,12 +669,34 @@ func TestPayloadLimits(t *testing.T) {
 	if s := p.Stats(); s.Started != 0 {
 		t.Errorf("an oversized event started a process: %+v", s)
 	}
-	res, err := invoke(t, p, ev{"mode": "big", "bytes": runtime.MaxResponsePayload + 10})
+	// Lambda accepts a response of 6 MiB + 100 bytes and rejects one byte
+	// more: "Response payload size exceeded maximum allowed payload size
+	// (6291556 bytes)" (limit: https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html;
+	// exact figure: interop.MaxPayloadSize in
+	// github.com/aws/aws-lambda-runtime-interface-emulator).
+	if runtime.MaxResponsePayload != 6_291_556 {
+		t.Errorf("MaxResponsePayload = %d, want 6291556", runtime.MaxResponsePayload)
+	}
+	// What aws-lambda-go adds around a string of n bytes (quotes, newline).
+	small, err := invoke(t, p, ev{"mode": "big", "bytes": 10})
+	if err != nil || small.FunctionError != nil {
+		t.Fatalf("small response: %v %+v", err, small.FunctionError)
+	}
+	overhead := len(small.Payload) - 10
+	atLimit, err := invoke(t, p, ev{"mode": "big", "bytes": runtime.MaxResponsePayload - overhead})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.FunctionError == nil || res.FunctionError.ErrorType != "Function.ResponseSizeTooLarge" {
-		t.Errorf("oversized response: function error %+v", res.FunctionError)
+	if atLimit.FunctionError != nil || len(atLimit.Payload) != runtime.MaxResponsePayload {
+		t.Errorf("response of exactly %d bytes: %d bytes back, function error %+v", runtime.MaxResponsePayload, len(atLimit.Payload), atLimit.FunctionError)
+	}
+	res, err := invoke(t, p, ev{"mode": "big", "bytes": runtime.MaxResponsePayload - overhead + 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.FunctionError == nil || res.FunctionError.ErrorType != "Function.ResponseSizeTooLarge" ||
+		res.FunctionError.ErrorMessage != "Response payload size exceeded maximum allowed payload size (6291556 bytes)." {
+		t.Errorf("response one byte over the limit: function error %+v", res.FunctionError)
 	}
 	mustEcho(t, p, ev{}) // the pool recovers whatever the runtime did next
 }

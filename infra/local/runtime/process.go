@@ -217,7 +217,7 @@ func (p *Pool) watch(pr *process) {
 			// function never saw inv, so another process may run it.
 			p.queue = append([]*invocation{inv}, p.queue...)
 		} else {
-			p.finishLocked(inv, outcome{err: err})
+			p.finishLocked(inv, outcome{res: Result{RequestID: inv.id, Instance: pr.instance}, err: err})
 		}
 	}
 	close(pr.dead)
