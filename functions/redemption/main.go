@@ -17,7 +17,9 @@ import (
 func main() {
 	cfg := awsenv.Must(awsenv.Config(context.Background()))
 	keyring := awsenv.Must(giftcode.NewKeyring([]byte(os.Getenv("CODE_HASH_SECRET"))))
-	store := dynamo.New(awsenv.DynamoDB(cfg, os.Getenv("DYNAMODB_ENDPOINT")), os.Getenv("TABLE_NAME"), dynamo.WithKeyring(keyring))
-	h := awsenv.Must(apigw.New(apigw.Config{Function: "RedemptionFunction", Ledger: store, Logger: awsenv.Logger()}))
+	logger := awsenv.Logger()
+	store := dynamo.New(awsenv.DynamoDB(cfg, os.Getenv("DYNAMODB_ENDPOINT")), os.Getenv("TABLE_NAME"),
+		dynamo.WithKeyring(keyring), dynamo.WithSender(os.Getenv("SENDER_ADDRESS")), dynamo.WithLogger(logger))
+	h := awsenv.Must(apigw.New(apigw.Config{Function: "RedemptionFunction", Ledger: store, Logger: logger}))
 	lambda.Start(h.Handle)
 }

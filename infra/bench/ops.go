@@ -134,7 +134,7 @@ func PlaceOrder(n int) Op {
 				cards[j] = gc.NewGiftCard{Amount: 5000}
 			}
 			return APIRequest{Route: "POST /v1/orders", Actor: l.Clerk, IdemKey: "order" + strconv.Itoa(n) + "-" + strconv.Itoa(i),
-				Body: gc.NewOrder{BillingName: "Sam Staff", BillingEmail: "sam.staff@bench.example", PaymentMethod: "cash",
+				Body: gc.NewOrder{BillingName: "Sam Staff", BillingEmail: "sam.staff@bench.example", PaymentMethod: "card",
 					Currency: "USD", GiftCards: cards}}, nil
 		}, nil
 	})

@@ -36,11 +36,16 @@ func rawBody(body string, isBase64 bool) ([]byte, error) {
 	return b, nil
 }
 
-// decodeJSON decodes one JSON object into v strictly: unknown fields, wrong
-// types, trailing data and an empty body are EINVALID naming the field.
+// decodeJSON decodes one JSON object into v strictly: unknown fields,
+// duplicate fields, wrong types, strings that are not UTF-8 or hold an
+// unpaired surrogate escape, trailing data and an empty body are EINVALID
+// naming the field.
 func decodeJSON(b []byte, v any) error {
 	if len(bytes.TrimSpace(b)) == 0 {
 		return gc.Invalid("body", "a JSON object body is required")
+	}
+	if err := checkWellFormed(b); err != nil {
+		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()

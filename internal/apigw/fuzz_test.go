@@ -17,7 +17,11 @@ import (
 // value that encodes and decodes again to the same thing, on which the
 // domain's validation again either passes or is a 400 naming a field.
 func fuzzDecode[T any](f *testing.F, validate func(*T) error, seeds ...string) {
-	common := []string{"", " ", "null", "{}", "[]", `""`, "0", "{", `{"a":1}`, `{} {}`, "\xff", `{"\u0000":1}`}
+	common := []string{"", " ", "null", "{}", "[]", `""`, "0", "{", `{"a":1}`, `{} {}`, "\xff", `{"\u0000":1}`,
+		// Issue 17 item 7: duplicate keys, invalid UTF-8 and lone surrogates.
+		`{"amount":1,"amount":99999}`, `{"a":{"b":1,"b":2}}`, `{"x":[{"k":1,"k":1}]}`, `{"amount":1,"\u0061mount":2}`,
+		"{\"name\":\"a\xffb\"}", "{\"na\xc3\":1}", `{"name":"\ud800"}`, `{"name":"\udc00\ud800"}`,
+		`{"name":"\ud83c\u0041"}`, `{"name":"\ud83c\udf81"}`, `{"name":"\\ud800"}`}
 	for _, s := range append(common, seeds...) {
 		f.Add([]byte(s))
 	}
@@ -134,6 +138,11 @@ func FuzzHandle(f *testing.F) {
 	f.Add(uint8(0), []byte(`{"email":"a@b.cd","name":"`+strings.Repeat("é", 201)+`"}`), strings.Repeat("k", 256))
 	f.Add(uint8(4), []byte(`{"billingName":"B","billingEmail":"b@b.bb","paymentMethod":"zz","currency":"BHD","customerId":"`+cus.ID+`","goods":[{"description":"d","unitPrice":1000000000000000,"quantity":1}],"giftCards":[{"amount":1000000000000000}]}`), "")
 	f.Add(uint8(0), []byte(`{"emAil":"a@b.cd","nAme":"x"}`), "")
+	f.Add(uint8(0), []byte(`{"email":"a@b.cd","name":"x","name":"y"}`), "")
+	f.Add(uint8(0), []byte("{\"email\":\"a@b.cd\",\"name\":\"\xed\xa0\x80\"}"), "")
+	f.Add(uint8(0), []byte(`{"email":"a@b.cd","name":"\ud800"}`), "")
+	f.Add(uint8(0), []byte(`{"email":"\u212Aate@b.cd","name":"x"}`), "")
+	f.Add(uint8(0), []byte(`{"email":"a@[127.0.0.1]","name":"x"}`), "")
 	f.Fuzz(func(t *testing.T, route uint8, b []byte, key string) {
 		if hasMiscasedKey(b) {
 			t.Skip(bugMiscasedKeys)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"mime"
 	"net/http"
 	"strconv"
 	"strings"
@@ -130,6 +131,11 @@ func (h *Handler) serve(ctx context.Context, ev events.APIGatewayV2HTTPRequest, 
 	if err != nil {
 		return reply{}, err
 	}
+	if len(body) > 0 {
+		if err := checkJSONMediaType(header(ev.Headers, "content-type")); err != nil {
+			return reply{}, err
+		}
+	}
 	r := request{actor: actor, path: ev.PathParameters, query: ev.QueryStringParameters, body: body,
 		idemKey: header(ev.Headers, "idempotency-key")}
 	return f(ctx, h, r)
@@ -212,15 +218,35 @@ func header(hs map[string]string, name string) string {
 
 func asDomain(err error, target **gc.Error) bool { return errors.As(err, target) }
 
-// queryInt reads an optional integer query parameter.
-func queryInt(q map[string]string, name string) (int, error) {
+// checkJSONMediaType accepts the Content-Type of a request that has a body
+// only if it is application/json, in any case and with any parameters
+// (such as "; charset=utf-8"). A body without a Content-Type is refused
+// too: the contract declares every request body as application/json, and a
+// form post or text/plain body (which a browser may send cross-site
+// without a preflight) must not be read as JSON by accident.
+func checkJSONMediaType(contentType string) error {
+	if contentType == "" {
+		return gc.Errorf(gc.EUNSUPPORTEDMEDIA, "a request body needs Content-Type: application/json")
+	}
+	mt, _, err := mime.ParseMediaType(contentType)
+	if err != nil || mt != "application/json" {
+		return gc.Errorf(gc.EUNSUPPORTEDMEDIA, "the request body must be application/json")
+	}
+	return nil
+}
+
+// queryLimit reads the optional page size query parameter: absent means
+// the default page size; present, it must be a decimal integer from 1 to
+// gc.MaxPageSize (so "0", "-1", "101", "", "ten" and "1e2" are EINVALID).
+func queryLimit(q map[string]string) (int, error) {
+	const name = "limit"
 	s, ok := q[name]
-	if !ok || s == "" {
+	if !ok {
 		return 0, nil
 	}
 	n, err := strconv.Atoi(s)
-	if err != nil {
-		return 0, gc.Invalid(name, "%s must be an integer", name)
+	if err != nil || n < 1 || n > gc.MaxPageSize || strings.TrimLeft(s, "0123456789") != "" {
+		return 0, gc.Invalid(name, "%s must be an integer from 1 to %d", name, gc.MaxPageSize)
 	}
 	return n, nil
 }

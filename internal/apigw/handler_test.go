@@ -276,12 +276,13 @@ func routeCases() []routeCase {
 				if err != nil || c.Last4() != o.GiftCards[0].Last4 {
 					t.Fatalf("code %q does not normalize to last4 %q: %v", o.GiftCards[0].Code, o.GiftCards[0].Last4, err)
 				}
-				card, err := e.store.CheckCard(e.ctx, e.shop.ID, o.GiftCards[0].Code)
+				card, err := e.store.CheckCard(e.ctx, e.shop.ID, o.GiftCards[0].Code, "")
 				if err != nil || card.Balance != 5000 || card.Status != gc.CardActive || card.OrderID != o.ID {
 					t.Errorf("issued card = %+v, %v", card, err)
 				}
 			}},
-		{name: "placed by a shop key", event: "orders-place.json", caller: shopKey, status: 201},
+		{name: "placed by a shop key", event: "orders-place.json", caller: shopKey, status: 201,
+			setup: func(testing.TB, *env) []adjust { return []adjust{withPatch(map[string]any{"paymentMethod": "card"})} }},
 		{name: "customer's credit pays for goods", event: "orders-place-with-credit.json", caller: shopKey, status: 201,
 			setup: func(t testing.TB, e *env) []adjust {
 				c := e.mustCustomer(t, "buyer")
@@ -346,7 +347,7 @@ func routeCases() []routeCase {
 		{name: "read with codes masked", event: "orders-get.json", caller: shopKey, status: 200,
 			setup: func(t testing.TB, e *env) []adjust {
 				card := e.mustCard(t, 2000)
-				c, _ := e.store.CheckCard(e.ctx, e.shop.ID, card.Code)
+				c, _ := e.store.CheckCard(e.ctx, e.shop.ID, card.Code, "")
 				return []adjust{withPath("id", c.OrderID)}
 			},
 			check: func(t testing.TB, e *env, r response) {
@@ -525,7 +526,7 @@ func routeCases() []routeCase {
 		{name: "a redemption is not reversible", event: "credits-reverse.json", caller: adminKey, status: 409, code: gc.ECONFLICT,
 			setup: func(t testing.TB, e *env) []adjust {
 				c := e.mustCustomer(t, "rev")
-				red, err := e.store.Redeem(e.ctx, e.admin, "", c.ID, freshCode(t, e))
+				red, err := e.store.Redeem(e.ctx, e.admin, "", c.ID, freshCode(t, e), "")
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -70,11 +70,12 @@ const (
 	badScheme                // "Authorization: Basic …"
 	unknownKey               // a well-formed key that was never issued
 	revokedKey               // shop A's key, revoked
+	adminKey2                // shop A's second admin key
 )
 
 func (c caller) String() string {
 	return [...]string{"shop key", "admin key", "second shop key", "other shop's key", "no key",
-		"basic auth", "unknown key", "revoked key"}[c]
+		"basic auth", "unknown key", "revoked key", "second admin key"}[c]
 }
 
 // clock is a test clock that moves forward a millisecond per reading, so
@@ -186,7 +187,7 @@ func newEnv(tb testing.TB, opts ...envOption) *env {
 		shop string
 		role gc.Role
 	}{shopKey: {e.shop.ID, gc.RoleShop}, adminKey: {e.shop.ID, gc.RoleAdmin}, shopKey2: {e.shop.ID, gc.RoleShop},
-		otherKey: {e.other.ID, gc.RoleAdmin}, revokedKey: {e.shop.ID, gc.RoleShop}} {
+		otherKey: {e.other.ID, gc.RoleAdmin}, revokedKey: {e.shop.ID, gc.RoleShop}, adminKey2: {e.shop.ID, gc.RoleAdmin}} {
 		secret := "gck_" + randomHex(tb, 20)
 		key, err := store.CreateAPIKey(ctx, k.shop, k.role, secret)
 		if err != nil {
@@ -590,7 +591,7 @@ func (e *env) mustOrder(tb testing.TB, a gc.Actor) gc.Order {
 
 func (e *env) mustRedeem(tb testing.TB, customerID, code string) {
 	tb.Helper()
-	if _, err := e.store.Redeem(e.ctx, e.admin, "", customerID, code); err != nil {
+	if _, err := e.store.Redeem(e.ctx, e.admin, "", customerID, code, ""); err != nil {
 		tb.Fatalf("redeem: %v", err)
 	}
 }

@@ -129,6 +129,15 @@ func TestIdempotentReplay(t *testing.T) {
 			}
 			mismatch := e.do(t, c.caller, other)
 			expect(t, mismatch, 422, gc.EIDEMPOTENCYMISMATCH)
+			// The same request from another API key of the same shop is
+			// not a replay: the remembered result (an order's codes) is
+			// only for the key that made it.
+			another := shopKey2
+			if c.caller == adminKey {
+				another = adminKey2
+			}
+			stolen := e.do(t, another, ev)
+			expect(t, stolen, 422, gc.EIDEMPOTENCYMISMATCH)
 			if n := e.itemCount(t); n != items {
 				t.Errorf("the replay and the mismatch wrote %d items", n-items)
 			}

@@ -72,6 +72,9 @@ func TestOpenAPIDocumentDeclaresExactlyTheRoutes(t *testing.T) {
 			if op.Responses.Status(http.StatusUnauthorized) == nil {
 				t.Errorf("%s does not declare its 401", key)
 			}
+			if method == http.MethodPost && op.Responses.Status(http.StatusUnsupportedMediaType) == nil {
+				t.Errorf("%s does not declare its 415 for a body that is not application/json", key)
+			}
 			if Routes[i].Role == RoleAdmin && op.Responses.Status(http.StatusForbidden) == nil {
 				t.Errorf("%s is admin-only but does not declare its 403", key)
 			}

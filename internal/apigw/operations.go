@@ -38,6 +38,9 @@ type (
 	// CodeBody is the body of redemptions and card checks.
 	CodeBody struct {
 		Code string `json:"code"`
+		// ClientRef names the shop's end client (its shopper's session or
+		// IP): failed attempts are limited per client as well as per customer.
+		ClientRef string `json:"clientRef,omitempty"`
 	}
 	// CreditBody is the body of POST /v1/customers/{id}/credits.
 	CreditBody struct {
@@ -90,11 +93,14 @@ func getCustomer(ctx context.Context, h *Handler, r request) (reply, error) {
 }
 
 func customerHistory(ctx context.Context, h *Handler, r request) (reply, error) {
-	limit, err := queryInt(r.query, "limit")
+	limit, err := queryLimit(r.query)
 	if err != nil {
 		return reply{}, err
 	}
 	p, err := h.cfg.Ledger.History(ctx, r.actor.ShopID, r.path["id"], gc.PageRequest{Cursor: r.query["cursor"], Limit: limit})
+	for i, t := range p.Transactions {
+		p.Transactions[i] = t.VisibleTo(r.actor.Role)
+	}
 	return reply{http.StatusOK, p}, err
 }
 
@@ -131,7 +137,7 @@ func redeem(ctx context.Context, h *Handler, r request) (reply, error) {
 	if in.Code == "" {
 		return reply{}, gc.Invalid("code", "code is required")
 	}
-	red, err := h.cfg.Ledger.Redeem(ctx, r.actor, r.idemKey, r.path["id"], in.Code)
+	red, err := h.cfg.Ledger.Redeem(ctx, r.actor, r.idemKey, r.path["id"], in.Code, in.ClientRef)
 	return reply{http.StatusCreated, red}, err
 }
 
@@ -143,7 +149,7 @@ func checkCard(ctx context.Context, h *Handler, r request) (reply, error) {
 	if in.Code == "" {
 		return reply{}, gc.Invalid("code", "code is required")
 	}
-	c, err := h.cfg.Ledger.CheckCard(ctx, r.actor.ShopID, in.Code)
+	c, err := h.cfg.Ledger.CheckCard(ctx, r.actor.ShopID, in.Code, in.ClientRef)
 	return reply{http.StatusOK, CardCheck{Last4: c.Last4, Balance: c.Balance, Currency: c.Currency, Status: c.Status}}, err
 }
 

@@ -15,6 +15,7 @@ var statusOf = map[string]int{
 	gc.ECONFLICT:            http.StatusConflict,
 	gc.EINSUFFICIENTFUNDS:   http.StatusConflict,
 	gc.ETOOLARGE:            http.StatusRequestEntityTooLarge,
+	gc.EUNSUPPORTEDMEDIA:    http.StatusUnsupportedMediaType,
 	gc.EIDEMPOTENCYMISMATCH: http.StatusUnprocessableEntity,
 	gc.ERATELIMITED:         http.StatusTooManyRequests,
 	gc.EINTERNAL:            http.StatusInternalServerError,

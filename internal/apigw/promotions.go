@@ -20,7 +20,7 @@ func createPromotion(ctx context.Context, h *Handler, r request) (reply, error) 
 }
 
 func listPromotions(ctx context.Context, h *Handler, r request) (reply, error) {
-	limit, err := queryInt(r.query, "limit")
+	limit, err := queryLimit(r.query)
 	if err != nil {
 		return reply{}, err
 	}

@@ -1,12 +1,15 @@
 package apigw
 
 import (
+	"bytes"
+	"cmp"
 	"encoding/json"
 	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	gc "github.com/giftcredit/giftcredit/internal/giftcredit"
 )
@@ -80,3 +83,128 @@ func join(path, k string) string {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// checkWellFormed walks the first JSON value of b token by token and
+// rejects what encoding/json would silently accept but the contract does
+// not: an object with the same key twice, at any depth (the decoder keeps
+// the last, so {"amount":1,"amount":99999} means what a log or a proxy that
+// keeps the first does not), and a string holding bytes that are not UTF-8
+// or an unpaired UTF-16 surrogate escape such as "\ud800" (the decoder
+// turns both into U+FFFD, so two different bodies would decode alike). The
+// error names the field at fault. Syntax errors are left to the decoder,
+// which reports them as an invalid body.
+func checkWellFormed(b []byte) error {
+	type frame struct {
+		object bool
+		path   string
+		keys   map[string]bool
+		key    string // the key whose value comes next, in an object
+		index  int    // the index of the next element, in an array
+		want   bool   // in an object: the next string is a key
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var stack []*frame
+	// valuePath is the path of the value about to be read.
+	valuePath := func() string {
+		if len(stack) == 0 {
+			return ""
+		}
+		f := stack[len(stack)-1]
+		if f.object {
+			return join(f.path, f.key)
+		}
+		return f.path + "[" + itoa(f.index) + "]"
+	}
+	// done records that a value of the top frame has been read.
+	done := func() {
+		if len(stack) == 0 {
+			return
+		}
+		if f := stack[len(stack)-1]; f.object {
+			f.want = true
+		} else {
+			f.index++
+		}
+	}
+	for {
+		start := dec.InputOffset()
+		tok, err := dec.Token()
+		if err != nil {
+			return nil // not JSON, or nothing more: the decoder reports it
+		}
+		var top *frame
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		switch t := tok.(type) {
+		case json.Delim:
+			switch t {
+			case '{', '[':
+				stack = append(stack, &frame{object: t == '{', path: valuePath(), keys: map[string]bool{}, want: t == '{'})
+			case '}', ']':
+				stack = stack[:len(stack)-1]
+				done()
+			}
+		case string:
+			isKey := top != nil && top.object && top.want
+			field := cmp.Or(valuePath(), "body")
+			if isKey {
+				field = cmp.Or(top.path, "body")
+			}
+			if err := checkJSONString(b[start:dec.InputOffset()], field); err != nil {
+				return err
+			}
+			if isKey {
+				if top.keys[t] {
+					return gc.Invalid(cmp.Or(join(top.path, t), "body"), "duplicate field %q", join(top.path, t))
+				}
+				top.keys[t], top.key, top.want = true, t, false
+				continue
+			}
+			done()
+		default:
+			done()
+		}
+		if len(stack) == 0 {
+			return nil // the first value is complete; trailing data is the decoder's
+		}
+	}
+}
+
+// checkJSONString checks the raw text of one JSON string token (with any
+// separators and white space before it): it must be UTF-8, and every
+// \uXXXX escape of a UTF-16 surrogate must be a high one directly followed
+// by a low one.
+func checkJSONString(raw []byte, field string) error {
+	if !utf8.Valid(raw) {
+		return gc.Invalid(field, "%s is not valid UTF-8", field)
+	}
+	surrogate := func(i int) rune { // the escape \uXXXX at raw[i], or -1
+		if i+6 > len(raw) || raw[i] != '\\' || raw[i+1] != 'u' {
+			return -1
+		}
+		n, err := strconv.ParseUint(string(raw[i+2:i+6]), 16, 16)
+		if err != nil || n < 0xD800 || n > 0xDFFF {
+			return -1
+		}
+		return rune(n)
+	}
+	for i := 0; i < len(raw); i++ {
+		if raw[i] != '\\' {
+			continue
+		}
+		switch r := surrogate(i); {
+		case r >= 0xD800 && r <= 0xDBFF:
+			if lo := surrogate(i + 6); lo < 0xDC00 || lo > 0xDFFF {
+				return gc.Invalid(field, "%s holds an unpaired UTF-16 surrogate escape", field)
+			}
+			i += 11 // the pair
+		case r >= 0xDC00:
+			return gc.Invalid(field, "%s holds an unpaired UTF-16 surrogate escape", field)
+		default:
+			i++ // skip the escaped character, so `\\u` is not an escape
+		}
+	}
+	return nil
+}

@@ -189,7 +189,7 @@ func TestOrderWhileSESIsDown(t *testing.T) {
 	e := newEnv(t, withMailer(closedPortMailer(t)))
 	buyer := e.addr("offline-buyer")
 
-	r := e.do(t, shopKey, e.event(t, "orders-place.json", withPatch(map[string]any{"billingEmail": buyer})))
+	r := e.do(t, shopKey, e.event(t, "orders-place.json", withPatch(map[string]any{"billingEmail": buyer, "paymentMethod": "card"})))
 	expect(t, r, 201, "")
 	order := decodeAs[gc.Order](t, r)
 	code := order.GiftCards[0].Code

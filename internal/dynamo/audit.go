@@ -10,7 +10,8 @@ import (
 // Audit walks a shop's transactions (GSI1, by time), customers and gift
 // cards, and reports every broken invariant: an unbalanced transaction, a
 // stored balance that differs from the sum of its postings, a negative
-// balance, a redeemed card with a balance left.
+// balance, a redeemed card with a balance left, an order whose totals do
+// not follow from its lines or do not match its transaction's postings.
 func (s *Store) Audit(ctx context.Context, shopID string) (gc.AuditReport, error) {
 	aud := gc.NewAuditor(shopID, s.now().UTC())
 	err := s.queryAll(ctx, indexGSI1, gsiTxs(shopID), func(it item) error {
@@ -34,6 +35,17 @@ func (s *Store) Audit(ctx context.Context, shopID string) (gc.AuditReport, error
 				aud.AddBalance(gc.StoredBalance{Account: gc.CustomerAccount(c.ID), Currency: cur, Amount: c.BalanceOf(cur), Version: c.version})
 			}
 		}
+		return nil
+	})
+	if err != nil {
+		return gc.AuditReport{}, err
+	}
+	err = s.queryAll(ctx, indexGSI1, gsiOrders(shopID), func(it item) error {
+		o, err := decodeOrder(it)
+		if err != nil {
+			return err
+		}
+		aud.AddOrder(o)
 		return nil
 	})
 	if err != nil {

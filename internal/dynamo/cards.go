@@ -100,7 +100,7 @@ func (s *Store) setCard(shopID string, c cardRecord, status gc.CardStatus, balan
 }
 
 // Redeem moves a card's whole balance onto a customer's credit.
-func (s *Store) Redeem(ctx context.Context, a gc.Actor, idemKey, customerID, code string) (gc.Redemption, error) {
+func (s *Store) Redeem(ctx context.Context, a gc.Actor, idemKey, customerID, code, clientRef string) (gc.Redemption, error) {
 	c, err := parseCode(code)
 	if err != nil {
 		return gc.Redemption{}, err
@@ -114,17 +114,20 @@ func (s *Store) Redeem(ctx context.Context, a gc.Actor, idemKey, customerID, cod
 	}
 	// The request fingerprint holds the card id, never the code.
 	input := struct{ CustomerID, CardID string }{customerID, cardID}
-	limitKeys, windowEnd := s.limitKeys(a.ShopID, customerID)
+	limits, err := s.limitKeys(a.ShopID, customerID, clientRef)
+	if err != nil {
+		return gc.Redemption{}, err
+	}
 	r, err := mutate(ctx, s, mutation[gc.Redemption]{
-		shopID: a.ShopID, op: "redeem", idemKey: idemKey, input: input,
-		keys: append([]key{keyCard(a.ShopID, cardID), keyCustomer(a.ShopID, customerID)}, limitKeys...),
+		actor: a, op: "redeem", idemKey: idemKey, input: input,
+		keys: append([]key{keyCard(a.ShopID, cardID), keyCustomer(a.ShopID, customerID)}, limits.locks...),
 		build: func(items []item) (plan[gc.Redemption], error) {
 			var p plan[gc.Redemption]
 			cust, err := customerFrom(items[1])
 			if err != nil {
 				return p, err
 			}
-			if err := s.checkLimits(items[2:], windowEnd); err != nil {
+			if err := s.checkLimits(limits, items[2:]); err != nil {
 				return p, err
 			}
 			if items[0] == nil {
@@ -162,7 +165,7 @@ func (s *Store) Redeem(ctx context.Context, a gc.Actor, idemKey, customerID, cod
 		},
 	})
 	if errors.Is(err, errCardUnavailable) {
-		if cerr := s.countFailure(ctx, limitKeys, windowEnd); cerr != nil {
+		if cerr := s.countFailure(ctx, limits); cerr != nil {
 			return r, cerr
 		}
 	}
@@ -170,7 +173,7 @@ func (s *Store) Redeem(ctx context.Context, a gc.Actor, idemKey, customerID, cod
 }
 
 // CheckCard returns the card a code belongs to.
-func (s *Store) CheckCard(ctx context.Context, shopID, code string) (gc.GiftCard, error) {
+func (s *Store) CheckCard(ctx context.Context, shopID, code, clientRef string) (gc.GiftCard, error) {
 	c, err := parseCode(code)
 	if err != nil {
 		return gc.GiftCard{}, err
@@ -179,16 +182,19 @@ func (s *Store) CheckCard(ctx context.Context, shopID, code string) (gc.GiftCard
 	if err != nil {
 		return gc.GiftCard{}, err
 	}
-	limitKeys, windowEnd := s.limitKeys(shopID, "")
-	items, err := s.get(ctx, append([]key{keyCard(shopID, id)}, limitKeys...)...)
+	limits, err := s.limitKeys(shopID, "", clientRef)
+	if err != nil {
+		return gc.GiftCard{}, err
+	}
+	items, err := s.get(ctx, append([]key{keyCard(shopID, id)}, limits.locks...)...)
 	if err != nil {
 		return gc.GiftCard{}, fmt.Errorf("check card: %w", err)
 	}
-	if err := s.checkLimits(items[1:], windowEnd); err != nil {
+	if err := s.checkLimits(limits, items[1:]); err != nil {
 		return gc.GiftCard{}, err
 	}
 	if items[0] == nil {
-		if cerr := s.countFailure(ctx, limitKeys, windowEnd); cerr != nil {
+		if cerr := s.countFailure(ctx, limits); cerr != nil {
 			return gc.GiftCard{}, cerr
 		}
 		return gc.GiftCard{}, errCardUnavailable
@@ -222,7 +228,7 @@ func (s *Store) DisableCard(ctx context.Context, a gc.Actor, idemKey, cardID str
 		return gc.GiftCard{}, errCardNotFound
 	}
 	return mutate(ctx, s, mutation[gc.GiftCard]{
-		shopID: a.ShopID, op: "disable_card", idemKey: idemKey, input: cardID,
+		actor: a, op: "disable_card", idemKey: idemKey, input: cardID,
 		keys: []key{keyCard(a.ShopID, cardID)},
 		build: func(items []item) (plan[gc.GiftCard], error) {
 			var p plan[gc.GiftCard]

@@ -40,7 +40,7 @@ func TestRaceRedeemSameCodeOnce(t *testing.T) {
 		custs[i] = MustCustomer(t, e, fmt.Sprintf("racer%d@example.com", i))
 	}
 	errs := race(func(i int) error {
-		_, err := e.store.Redeem(e.ctx, e.admin, "", custs[i%5].ID, card.Code)
+		_, err := e.store.Redeem(e.ctx, e.admin, "", custs[i%5].ID, card.Code, "")
 		return err
 	})
 	ok := 0
@@ -172,7 +172,7 @@ func TestInjectedFailuresLeaveNothingPartial(t *testing.T) {
 				GiftCards: []gc.NewGiftCard{{Amount: 100}}, Goods: []gc.OrderLine{{Description: "g", UnitPrice: 100, Quantity: 1}}})
 			return err
 		}},
-		{"redeem", func(k string) error { _, err := e.store.Redeem(e.ctx, e.admin, k, cust.ID, card.Code); return err }},
+		{"redeem", func(k string) error { _, err := e.store.Redeem(e.ctx, e.admin, k, cust.ID, card.Code, ""); return err }},
 		{"credit", func(k string) error {
 			_, err := e.store.Credit(e.ctx, e.admin, k, gc.DirectCredit{CustomerID: cust.ID, Amount: 50, Currency: "USD", PaymentType: "cash"})
 			return err

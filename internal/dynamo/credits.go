@@ -27,7 +27,7 @@ func (s *Store) Credit(ctx context.Context, a gc.Actor, idemKey string, in gc.Di
 		return gc.Transaction{}, errCustomerNotFound
 	}
 	return mutate(ctx, s, mutation[gc.Transaction]{
-		shopID: a.ShopID, op: "credit", idemKey: idemKey, input: in,
+		actor: a, op: "credit", idemKey: idemKey, input: in,
 		keys: []key{keyCustomer(a.ShopID, in.CustomerID)},
 		build: func(items []item) (plan[gc.Transaction], error) {
 			var p plan[gc.Transaction]
@@ -69,7 +69,7 @@ func (s *Store) ApplyCredit(ctx context.Context, a gc.Actor, idemKey string, in 
 		return gc.AppliedCredit{}, errCustomerNotFound
 	}
 	return mutate(ctx, s, mutation[gc.AppliedCredit]{
-		shopID: a.ShopID, op: "apply_credit", idemKey: idemKey, input: in,
+		actor: a, op: "apply_credit", idemKey: idemKey, input: in,
 		keys: []key{keyCustomer(a.ShopID, in.CustomerID), keyApply(a.ShopID, in.OrderRef)},
 		build: func(items []item) (plan[gc.AppliedCredit], error) {
 			var p plan[gc.AppliedCredit]
@@ -136,7 +136,7 @@ func (s *Store) Reverse(ctx context.Context, a gc.Actor, idemKey string, in gc.R
 		return gc.Transaction{}, errTxNotFound
 	}
 	return mutate(ctx, s, mutation[gc.Transaction]{
-		shopID: a.ShopID, op: "reverse", idemKey: idemKey, input: in,
+		actor: a, op: "reverse", idemKey: idemKey, input: in,
 		keys: []key{keyCustomer(a.ShopID, in.CustomerID), keyTx(a.ShopID, in.TransactionID), keyReversed(a.ShopID, in.TransactionID)},
 		build: func(items []item) (plan[gc.Transaction], error) {
 			var p plan[gc.Transaction]

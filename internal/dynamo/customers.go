@@ -98,7 +98,7 @@ func (s *Store) CreateCustomer(ctx context.Context, a gc.Actor, idemKey string, 
 		return gc.Customer{}, err
 	}
 	c, err := mutate(ctx, s, mutation[gc.Customer]{
-		shopID: a.ShopID, op: "create_customer", idemKey: idemKey, input: in,
+		actor: a, op: "create_customer", idemKey: idemKey, input: in,
 		build: func([]item) (plan[gc.Customer], error) {
 			id, err := s.ids.New("cus")
 			if err != nil {

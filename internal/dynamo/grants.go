@@ -63,7 +63,7 @@ func (s *Store) Grant(ctx context.Context, r gc.GrantRequest) (gc.GrantOutcome, 
 		keys = append(keys, keyCard(shopID, card.ID))
 	}
 	return mutate(ctx, s, mutation[gc.GrantOutcome]{
-		shopID: shopID, op: "promotion_grant", keys: keys,
+		actor: gc.System(shopID, promotionActor), op: "promotion_grant", keys: keys,
 		build: func(items []item) (plan[gc.GrantOutcome], error) {
 			var pl plan[gc.GrantOutcome]
 			if g := items[0]; g != nil {

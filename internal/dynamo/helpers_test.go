@@ -32,7 +32,7 @@ type clock struct{ ns atomic.Int64 }
 
 func (c *clock) Now() time.Time { return time.Unix(0, c.ns.Add(int64(time.Millisecond))).UTC() }
 
-func newEnv(tb testing.TB) *env {
+func newEnv(tb testing.TB, opts ...dynamo.Option) *env {
 	tb.Helper()
 	ctx := context.Background()
 	dyn, err := localaws.StartDynamo("")
@@ -51,7 +51,7 @@ func newEnv(tb testing.TB) *env {
 	}
 	clk := &clock{}
 	clk.ns.Store(time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC).UnixNano())
-	store := dynamo.New(client, "giftcredit", dynamo.WithKeyring(kr), dynamo.WithClock(clk.Now))
+	store := dynamo.New(client, "giftcredit", append([]dynamo.Option{dynamo.WithKeyring(kr), dynamo.WithClock(clk.Now)}, opts...)...)
 	shop, err := store.CreateShop(ctx, gc.Shop{Name: "Test Shop", AdminEmail: "admin@shop.test", SenderAddress: "noreply@shop.test", DefaultCurrency: "USD"})
 	if err != nil {
 		tb.Fatal(err)

@@ -3,6 +3,7 @@ package dynamo
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -33,7 +34,7 @@ func (s *Store) PlaceOrder(ctx context.Context, a gc.Actor, idemKey string, in g
 		keys = append(keys, keyCustomer(a.ShopID, in.CustomerID))
 	}
 	return mutate(ctx, s, mutation[gc.PlacedOrder]{
-		shopID: a.ShopID, op: "place_order", idemKey: idemKey, input: in, keys: keys,
+		actor: a, op: "place_order", idemKey: idemKey, input: in, keys: keys,
 		build: func(items []item) (plan[gc.PlacedOrder], error) {
 			var p plan[gc.PlacedOrder]
 			if items[0] == nil {
@@ -42,6 +43,9 @@ func (s *Store) PlaceOrder(ctx context.Context, a gc.Actor, idemKey string, in g
 			shop, err := decodeShop(items[0])
 			if err != nil {
 				return p, err
+			}
+			if !shop.AllowsTender(a.Role, in.PaymentMethod) {
+				return p, gc.Errorf(gc.EFORBIDDEN, "paymentMethod %s needs an admin key: a shop key may pay with card%s", in.PaymentMethod, tenderList(shop.ShopTenders))
 			}
 			orderID, err := s.ids.New("ord")
 			if err != nil {
@@ -81,7 +85,9 @@ func (s *Store) PlaceOrder(ctx context.Context, a gc.Actor, idemKey string, in g
 					tx.Postings = append(tx.Postings, posting)
 				}
 			}
-			o.AmountDue = o.Total - o.CreditApplied
+			if o.AmountDue, err = money.SubInt64(o.Total, o.CreditApplied); err != nil {
+				return p, fmt.Errorf("place order: amount due: %w", err)
+			}
 			if o.AmountDue > 0 {
 				tx.Postings = append(tx.Postings, gc.Posting{Account: gc.FundingAccount(in.PaymentMethod), Currency: in.Currency, Amount: -o.AmountDue})
 			}
@@ -134,6 +140,13 @@ func (s *Store) PlaceOrder(ctx context.Context, a gc.Actor, idemKey string, in g
 			return p, nil
 		},
 	})
+}
+
+func tenderList(ts []string) string {
+	if len(ts) == 0 {
+		return ""
+	}
+	return " or " + strings.Join(ts, ", ")
 }
 
 func orderItem(shopID string, o gc.Order) item {

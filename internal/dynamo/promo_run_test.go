@@ -98,7 +98,7 @@ func TestPromotionBoundaries(t *testing.T) {
 	halfDisabled := order(2500, 2500)
 	MustDisable(t, e, halfDisabled.GiftCards[1].ID)
 	redeemed := order(6000)
-	if _, err := e.store.Redeem(e.ctx, e.admin, "", cust.ID, redeemed.GiftCards[0].Code); err != nil {
+	if _, err := e.store.Redeem(e.ctx, e.admin, "", cust.ID, redeemed.GiftCards[0].Code, ""); err != nil {
 		t.Fatal(err)
 	}
 	lastIn := order(5000)

@@ -78,7 +78,7 @@ func (s *Store) CreatePromotion(ctx context.Context, a gc.Actor, idemKey string,
 		return gc.Promotion{}, err
 	}
 	return mutate(ctx, s, mutation[gc.Promotion]{
-		shopID: a.ShopID, op: "create_promotion", idemKey: idemKey, input: in,
+		actor: a, op: "create_promotion", idemKey: idemKey, input: in,
 		build: func([]item) (plan[gc.Promotion], error) {
 			id, err := s.ids.New("pro")
 			if err != nil {
@@ -157,7 +157,7 @@ func (s *Store) SetPromotionStatus(ctx context.Context, a gc.Actor, idemKey, id 
 		return gc.Promotion{}, errPromotionNotFound
 	}
 	return mutate(ctx, s, mutation[gc.Promotion]{
-		shopID: a.ShopID, op: "set_promotion_status", idemKey: idemKey, input: []string{id, string(status)},
+		actor: a, op: "set_promotion_status", idemKey: idemKey, input: []string{id, string(status)},
 		keys: []key{keyPromotion(a.ShopID, id)},
 		build: func(items []item) (plan[gc.Promotion], error) {
 			var p plan[gc.Promotion]

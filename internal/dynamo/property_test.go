@@ -82,7 +82,7 @@ func runRandomOperations(t *testing.T, seed uint64, steps int) {
 			if len(cards) == 0 {
 				continue
 			}
-			_, err = e.store.Redeem(e.ctx, e.admin, "", pickCust(), cards[r.IntN(len(cards))].Code)
+			_, err = e.store.Redeem(e.ctx, e.admin, "", pickCust(), cards[r.IntN(len(cards))].Code, "")
 		case 4:
 			name = "disable"
 			if len(cards) == 0 {

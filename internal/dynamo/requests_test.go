@@ -37,7 +37,7 @@ func TestOneWriteRequestPerMutation(t *testing.T) {
 				GiftCards: five, Goods: []gc.OrderLine{{Description: "g", UnitPrice: 500, Quantity: 1}}})
 			return err
 		}},
-		{"redeem", func(k string) error { _, err := e.store.Redeem(e.ctx, e.admin, k, cust.ID, card.Code); return err }},
+		{"redeem", func(k string) error { _, err := e.store.Redeem(e.ctx, e.admin, k, cust.ID, card.Code, ""); return err }},
 		{"disable", func(k string) error { _, err := e.store.DisableCard(e.ctx, e.admin, k, cardToDisable.ID); return err }},
 		{"direct credit", func(k string) error {
 			_, err := e.store.Credit(e.ctx, e.admin, k, gc.DirectCredit{CustomerID: cust.ID, Amount: 5, Currency: "USD", PaymentType: "promo"})
@@ -152,7 +152,7 @@ func TestInvalidInputWritesNothing(t *testing.T) {
 			}))
 			return err
 		}},
-		{"bad code", func() error { _, err := e.store.Redeem(e.ctx, e.admin, "", cust.ID, "HELLO"); return err }},
+		{"bad code", func() error { _, err := e.store.Redeem(e.ctx, e.admin, "", cust.ID, "HELLO", ""); return err }},
 		{"apply without order ref", func() error {
 			_, err := e.store.ApplyCredit(e.ctx, e.admin, "", gc.CreditApplication{CustomerID: cust.ID, AmountDue: 1, Currency: "USD"})
 			return err

@@ -34,14 +34,14 @@ func TestSeed000GiftCardBecomesCredit(t *testing.T) {
 	cust := MustCustomer(t, e, "Jo@Example.com")
 	// Staff type the code with lower case and spaces.
 	typed := strings.ToLower(strings.ReplaceAll(card.Code, "-", " "))
-	red, err := e.store.Redeem(e.ctx, e.admin, "", cust.ID, typed)
+	red, err := e.store.Redeem(e.ctx, e.admin, "", cust.ID, typed, "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if red.Amount != 1000 || red.Balance != 1000 || red.Last4 != card.Last4 {
 		t.Fatalf("redemption = %+v", red)
 	}
-	checked, err := e.store.CheckCard(e.ctx, e.shop.ID, card.Code)
+	checked, err := e.store.CheckCard(e.ctx, e.shop.ID, card.Code, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,7 +166,7 @@ func TestShopsCannotSeeEachOther(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = e.store.Redeem(e.ctx, other, "", otherCust.ID, card.Code)
+	_, err = e.store.Redeem(e.ctx, other, "", otherCust.ID, card.Code, "")
 	wantCode(t, err, gc.ECONFLICT)
 	MustAudit(t, e)
 }
@@ -176,7 +176,7 @@ func TestWrongUsedAndDisabledCodesLookAlike(t *testing.T) {
 	e := newEnv(t)
 	cust := MustCustomer(t, e, "c@example.com")
 	used := MustGiftCard(t, e, 100)
-	if _, err := e.store.Redeem(e.ctx, e.admin, "", cust.ID, used.Code); err != nil {
+	if _, err := e.store.Redeem(e.ctx, e.admin, "", cust.ID, used.Code, ""); err != nil {
 		t.Fatal(err)
 	}
 	disabled := MustGiftCard(t, e, 100)
@@ -194,7 +194,7 @@ func TestWrongUsedAndDisabledCodesLookAlike(t *testing.T) {
 	wrong := o.Order.GiftCards[0].Code
 	var msgs []string
 	for _, code := range []string{used.Code, disabled.Code, wrong} {
-		_, err := e.store.Redeem(e.ctx, e.admin, "", cust.ID, code)
+		_, err := e.store.Redeem(e.ctx, e.admin, "", cust.ID, code, "")
 		wantCode(t, err, gc.ECONFLICT)
 		msgs = append(msgs, gc.ErrorMessage(err))
 	}
@@ -208,7 +208,7 @@ func TestWrongUsedAndDisabledCodesLookAlike(t *testing.T) {
 	} else {
 		typo[0] = 'A'
 	}
-	_, err = e.store.Redeem(e.ctx, e.admin, "", cust.ID, string(typo))
+	_, err = e.store.Redeem(e.ctx, e.admin, "", cust.ID, string(typo), "")
 	wantCode(t, err, gc.EINVALID)
 	MustAudit(t, e)
 }
@@ -280,22 +280,22 @@ func TestCodeGuessingIsLockedOut(t *testing.T) {
 	cust := MustCustomer(t, e, "guesser@example.com")
 	good := MustGiftCard(t, e, 100)
 	used := MustGiftCard(t, e, 100)
-	if _, err := e.store.Redeem(e.ctx, e.admin, "", MustCustomer(t, e, "first@example.com").ID, used.Code); err != nil {
+	if _, err := e.store.Redeem(e.ctx, e.admin, "", MustCustomer(t, e, "first@example.com").ID, used.Code, ""); err != nil {
 		t.Fatal(err)
 	}
 	for i := 0; i < 10; i++ {
-		_, err := e.store.Redeem(e.ctx, e.admin, "", cust.ID, used.Code)
+		_, err := e.store.Redeem(e.ctx, e.admin, "", cust.ID, used.Code, "")
 		wantCode(t, err, gc.ECONFLICT)
 	}
 	// Past the limit even a good code is refused, with a Retry-After.
-	_, err := e.store.Redeem(e.ctx, e.admin, "", cust.ID, good.Code)
+	_, err := e.store.Redeem(e.ctx, e.admin, "", cust.ID, good.Code, "")
 	wantCode(t, err, gc.ERATELIMITED)
 	var de *gc.Error
 	if !errorsAs(err, &de) || de.Detail["retryAfter"] == "" {
 		t.Fatalf("no retryAfter in %v", err)
 	}
 	// Another customer of the shop is not locked out.
-	if _, err := e.store.Redeem(e.ctx, e.admin, "", MustCustomer(t, e, "honest@example.com").ID, good.Code); err != nil {
+	if _, err := e.store.Redeem(e.ctx, e.admin, "", MustCustomer(t, e, "honest@example.com").ID, good.Code, ""); err != nil {
 		t.Fatal(err)
 	}
 	MustAudit(t, e)

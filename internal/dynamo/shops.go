@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -21,6 +22,7 @@ func shopItem(sh gc.Shop) item {
 	it.setS("adminEmail", sh.AdminEmail)
 	it.setS("senderAddress", sh.SenderAddress)
 	it["defaultCurrency"] = avS(sh.DefaultCurrency)
+	it.setS("shopTenders", strings.Join(sh.ShopTenders, ","))
 	it["createdAt"] = avS(fmtTime(sh.CreatedAt))
 	it[attrGSI1PK] = avS(gsiShops())
 	it[attrGSI1SK] = avS(sh.ID)
@@ -30,6 +32,9 @@ func shopItem(sh gc.Shop) item {
 func decodeShop(it item) (gc.Shop, error) {
 	sh := gc.Shop{ID: it.s("id"), Name: it.s("name"), AdminEmail: it.s("adminEmail"),
 		SenderAddress: it.s("senderAddress"), DefaultCurrency: it.s("defaultCurrency")}
+	if t := it.s("shopTenders"); t != "" {
+		sh.ShopTenders = strings.Split(t, ",")
+	}
 	var err error
 	sh.CreatedAt, err = it.t("createdAt")
 	return sh, err
@@ -57,6 +62,34 @@ func (s *Store) CreateShop(ctx context.Context, sh gc.Shop) (gc.Shop, error) {
 		return gc.Shop{}, fmt.Errorf("create shop: %w", err)
 	}
 	return sh, nil
+}
+
+// SetShopTenders replaces the payment methods besides card that the shop's
+// `shop` keys may use. Each is a payment type slug; card and the
+// gift_card/credit pseudo-methods are refused.
+func (s *Store) SetShopTenders(ctx context.Context, shopID string, tenders []string) (gc.Shop, error) {
+	seen := map[string]bool{}
+	var list []string
+	for _, t := range tenders {
+		if err := gc.ValidatePaymentType("tenders", t); err != nil {
+			return gc.Shop{}, err
+		}
+		if t == gc.TenderCard || t == "gift_card" || t == "credit" {
+			return gc.Shop{}, gc.Invalid("tenders", "%s cannot be listed as a shop tender", t)
+		}
+		if !seen[t] {
+			seen[t] = true
+			list = append(list, t)
+		}
+	}
+	// An empty list is stored as "" rather than removed: it reads back as
+	// none either way, and minidyn ignores REMOVE.
+	act := s.update(keyShop(shopID), "SET shopTenders = :t", "attribute_exists(PK)", nil,
+		item{":t": avS(strings.Join(list, ","))}, gc.Errorf(gc.ENOTFOUND, "shop not found"))
+	if err := s.transact(ctx, []action{act}); err != nil {
+		return gc.Shop{}, fmt.Errorf("set shop tenders: %w", err)
+	}
+	return s.Shop(ctx, shopID)
 }
 
 // Shop returns a shop.

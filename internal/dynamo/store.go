@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	mrand "math/rand/v2"
 	"time"
 
@@ -31,6 +32,7 @@ type Store struct {
 	codes   giftcode.Generator
 	limits  Limits
 	sender  string
+	logger  *slog.Logger
 	// maxAttempts bounds optimistic-concurrency retries of one mutation.
 	maxAttempts int
 }
@@ -205,7 +207,9 @@ type plan[T any] struct {
 
 // mutation describes one ledger mutation.
 type mutation[T any] struct {
-	shopID  string
+	// actor is the caller: the shop scopes every key, and the API key is
+	// the only one a remembered result is replayed to.
+	actor   gc.Actor
 	op      string
 	idemKey string
 	input   any
@@ -224,12 +228,13 @@ func mutate[T any](ctx context.Context, s *Store, m mutation[T]) (T, error) {
 	if err != nil {
 		return zero, err
 	}
+	shopID := m.actor.ShopID
 	keys := m.keys
 	if m.idemKey != "" {
 		if err := gc.ValidateText("Idempotency-Key", m.idemKey, true, 255); err != nil {
 			return zero, err
 		}
-		keys = append([]key{keyIdem(m.shopID, m.idemKey)}, m.keys...)
+		keys = append([]key{keyIdem(shopID, m.idemKey)}, m.keys...)
 	}
 	for attempt := 1; ; attempt++ {
 		items, err := s.get(ctx, keys...)
@@ -241,7 +246,7 @@ func mutate[T any](ctx context.Context, s *Store, m mutation[T]) (T, error) {
 		}
 		if m.idemKey != "" {
 			if rec := items[0]; rec != nil && !s.idemExpired(rec) {
-				return replay[T](s, rec, hash)
+				return replay[T](s, rec, m.actor.KeyID, hash)
 			}
 			items = items[1:]
 		}
@@ -254,7 +259,7 @@ func mutate[T any](ctx context.Context, s *Store, m mutation[T]) (T, error) {
 		}
 		acts := p.acts
 		if m.idemKey != "" {
-			rec, err := s.idemRecord(m.shopID, m.idemKey, m.op, hash, p.result, p.sealed)
+			rec, err := s.idemRecord(m.actor, m.idemKey, m.op, hash, p.result, p.sealed)
 			if err != nil {
 				return zero, err
 			}
@@ -268,7 +273,7 @@ func mutate[T any](ctx context.Context, s *Store, m mutation[T]) (T, error) {
 		case err == nil:
 			return p.result, nil
 		case errors.Is(err, errReplay):
-			rec, gerr := s.getOne(ctx, keyIdem(m.shopID, m.idemKey))
+			rec, gerr := s.getOne(ctx, keyIdem(shopID, m.idemKey))
 			if gerr != nil {
 				return zero, fmt.Errorf("%s: read idempotency record: %w", m.op, gerr)
 			}
@@ -276,7 +281,7 @@ func mutate[T any](ctx context.Context, s *Store, m mutation[T]) (T, error) {
 				// It expired between the write and this read: try again.
 				continue
 			}
-			return replay[T](s, rec, hash)
+			return replay[T](s, rec, m.actor.KeyID, hash)
 		case errors.Is(err, errRetry):
 			if attempt >= s.maxAttempts {
 				return zero, gc.Errorf(gc.ECONFLICT, "the record changed concurrently too often; retry the request")
@@ -312,15 +317,16 @@ func requestHash(op string, input any) (string, error) {
 	return hex.EncodeToString(h[:]), nil
 }
 
-func (s *Store) idemRecord(shopID, idemKey, op, hash string, result any, sealed bool) (action, error) {
+func (s *Store) idemRecord(a gc.Actor, idemKey, op, hash string, result any, sealed bool) (action, error) {
 	b, err := json.Marshal(result)
 	if err != nil {
 		return action{}, fmt.Errorf("%s: encode result: %w", op, err)
 	}
 	now := s.now()
-	it := keyIdem(shopID, idemKey).av()
+	it := keyIdem(a.ShopID, idemKey).av()
 	it["op"] = avS(op)
 	it["requestHash"] = avS(hash)
+	it["keyId"] = avS(a.KeyID)
 	it["createdAt"] = avS(fmtTime(now))
 	it[attrTTL] = avN(now.Add(idemTTL).Unix())
 	if sealed {
@@ -344,9 +350,15 @@ func (s *Store) idemExpired(rec item) bool {
 }
 
 // replay returns the remembered result of an idempotency record, or
-// EIDEMPOTENCYMISMATCH when the key was used for another request.
-func replay[T any](s *Store, rec item, hash string) (T, error) {
+// EIDEMPOTENCYMISMATCH when the key was used for another request or by
+// another API key. A result is replayed only to the API key that made the
+// first request: an order's result holds gift-card codes, and another key
+// of the same shop that learnt the Idempotency-Key must not obtain them.
+func replay[T any](s *Store, rec item, keyID, hash string) (T, error) {
 	var out T
+	if rec.s("keyId") != keyID {
+		return out, gc.Errorf(gc.EIDEMPOTENCYMISMATCH, "the Idempotency-Key was already used by another API key")
+	}
 	if rec.s("requestHash") != hash {
 		return out, gc.Errorf(gc.EIDEMPOTENCYMISMATCH, "the Idempotency-Key was already used with a different request")
 	}

@@ -17,6 +17,12 @@ func formatAmount(amount int64, cur string) string {
 	return m.String()
 }
 
+// Every composer below passes text that people typed (a buyer's name, a
+// customer's, a shop's or a promotion's name, an address) through
+// mail.Clean before it reaches a subject or body: the recipient of a gift
+// card did not choose what the buyer wrote, and bidirectional overrides or
+// line breaks in it could disguise the message or forge its header lines.
+
 func email(from, to string, m mail.Message) Email {
 	return Email{From: from, To: to, Subject: m.Subject, Text: m.Text, HTML: m.HTML}
 }
@@ -40,7 +46,7 @@ func OrderEmails(shop Shop, o Order) ([]Email, error) {
 		byRecipient[to] = append(byRecipient[to], mail.GiftCard{Code: c.Code, Amount: formatAmount(c.Amount, o.Currency)})
 	}
 	for _, to := range order {
-		m, err := mail.GiftCards(mail.GiftCardsData{ShopName: shop.Name, BuyerName: o.BillingName,
+		m, err := mail.GiftCards(mail.GiftCardsData{ShopName: mail.Clean(shop.Name), BuyerName: mail.Clean(o.BillingName),
 			ToRecipient: to != o.BillingEmail, Cards: byRecipient[to]})
 		if err != nil {
 			return nil, err
@@ -48,11 +54,11 @@ func OrderEmails(shop Shop, o Order) ([]Email, error) {
 		out = append(out, email(shop.SenderAddress, to, m))
 	}
 	if shop.AdminEmail != "" {
-		d := mail.OrderConfirmationData{ShopName: shop.Name, OrderID: o.ID, BillingName: o.BillingName, BillingEmail: o.BillingEmail,
-			PaymentMethod: o.PaymentMethod, Total: formatAmount(o.Total, o.Currency),
+		d := mail.OrderConfirmationData{ShopName: mail.Clean(shop.Name), OrderID: o.ID, BillingName: mail.Clean(o.BillingName),
+			BillingEmail: mail.Clean(o.BillingEmail), PaymentMethod: mail.Clean(o.PaymentMethod), Total: formatAmount(o.Total, o.Currency),
 			CreditApplied: formatAmount(o.CreditApplied, o.Currency), AmountDue: formatAmount(o.AmountDue, o.Currency)}
 		for _, c := range o.GiftCards {
-			d.Cards = append(d.Cards, mail.MaskedCard{Last4: c.Last4, Amount: formatAmount(c.Amount, o.Currency), Recipient: c.RecipientEmail})
+			d.Cards = append(d.Cards, mail.MaskedCard{Last4: c.Last4, Amount: formatAmount(c.Amount, o.Currency), Recipient: mail.Clean(c.RecipientEmail)})
 		}
 		m, err := mail.OrderConfirmation(d)
 		if err != nil {
@@ -65,9 +71,9 @@ func OrderEmails(shop Shop, o Order) ([]Email, error) {
 
 // AuditEmail composes the report of a failed audit to the shop's admin.
 func AuditEmail(shop Shop, r AuditReport, defaultSender string) (Email, error) {
-	d := mail.AuditReportData{ShopName: shop.Name, CheckedAt: r.CheckedAt.UTC().Format(time.RFC3339), Transactions: r.Transactions}
+	d := mail.AuditReportData{ShopName: mail.Clean(shop.Name), CheckedAt: r.CheckedAt.UTC().Format(time.RFC3339), Transactions: r.Transactions}
 	for _, b := range r.Breaches {
-		d.Breaches = append(d.Breaches, b.Kind+" "+b.Subject+": "+b.Detail)
+		d.Breaches = append(d.Breaches, mail.Clean(b.Kind+" "+b.Subject+": "+b.Detail))
 	}
 	m, err := mail.AuditReport(d)
 	if err != nil {
@@ -84,7 +90,7 @@ func AuditEmail(shop Shop, r AuditReport, defaultSender string) (Email, error) {
 // for the shop's admin: orders examined, credits and amount granted, and
 // what was skipped and why.
 func PromotionSummaryEmail(shop Shop, p Promotion, r PromotionRun, defaultSender string) (Email, error) {
-	d := mail.PromotionSummaryData{ShopName: shop.Name, PromotionName: p.Name,
+	d := mail.PromotionSummaryData{ShopName: mail.Clean(shop.Name), PromotionName: mail.Clean(p.Name),
 		OrdersExamined: int(r.Counts.OrdersExamined), CreditsGranted: int(r.Counts.CreditsGranted),
 		AmountGranted: formatAmount(r.Counts.AmountGranted, p.Currency)}
 	for _, reason := range SkipReasons {
@@ -102,8 +108,8 @@ func PromotionSummaryEmail(shop Shop, p Promotion, r PromotionRun, defaultSender
 // PromotionCreditEmail composes the notice to a customer who was granted a
 // promotion's credit.
 func PromotionCreditEmail(shop Shop, p Promotion, c Customer, defaultSender string) (Email, error) {
-	m, err := mail.PromotionCredit(mail.PromotionCreditData{CustomerName: c.Name, ShopName: shop.Name,
-		PromotionName: p.Name, Amount: formatAmount(p.CreditAmount, p.Currency)})
+	m, err := mail.PromotionCredit(mail.PromotionCreditData{CustomerName: mail.Clean(c.Name), ShopName: mail.Clean(shop.Name),
+		PromotionName: mail.Clean(p.Name), Amount: formatAmount(p.CreditAmount, p.Currency)})
 	if err != nil {
 		return Email{}, err
 	}
@@ -115,4 +121,16 @@ func senderOf(shop Shop, defaultSender string) string {
 		return shop.SenderAddress
 	}
 	return defaultSender
+}
+
+// GuessingAlertEmail composes the alert to the shop's admin that failed
+// gift-card code attempts across the shop reached threshold in the window
+// starting at windowStart.
+func GuessingAlertEmail(shop Shop, windowStart time.Time, failures int64, defaultSender string) (Email, error) {
+	m, err := mail.GuessingAlert(mail.GuessingAlertData{ShopName: shop.Name,
+		WindowStart: windowStart.UTC().Format(time.RFC3339), Failures: int(failures)})
+	if err != nil {
+		return Email{}, err
+	}
+	return email(senderOf(shop, defaultSender), shop.AdminEmail, m), nil
 }

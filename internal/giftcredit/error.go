@@ -22,6 +22,7 @@ const (
 	ERATELIMITED         = "rate_limited"
 	EIDEMPOTENCYMISMATCH = "idempotency_mismatch"
 	ETOOLARGE            = "too_large"
+	EUNSUPPORTEDMEDIA    = "unsupported_media_type"
 	EINTERNAL            = "internal"
 )
 

@@ -2,10 +2,17 @@ package giftcredit
 
 import (
 	"net/mail"
+	"net/netip"
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/text/cases"
+	"golang.org/x/text/unicode/norm"
+
+	"github.com/giftcredit/giftcredit/internal/money"
 )
 
 // Limits on input sizes. They keep items well under DynamoDB's 400 KB and
@@ -36,7 +43,18 @@ func ValidatePaymentType(field, p string) error {
 }
 
 // NormalizeEmail validates a bare email address and returns its canonical
-// (lower-case) form used for uniqueness.
+// form used for uniqueness: Unicode NFC, then full Unicode case folding,
+// then NFC again (folding can leave a string that is no longer composed).
+// Simple lower-casing is not enough: "jörg@" typed with a combining
+// diaeresis (NFD) and with the precomposed ö (NFC) are the same address to
+// a person and must be the same customer, and the Kelvin sign K (U+212A)
+// must match "k" by the same rule as any other letter, not by an accident
+// of strings.ToLower.
+//
+// It refuses addresses with control or format characters (such as a
+// right-to-left override, which makes an address read differently from
+// what it is) and domains that are IP literals ("a@[127.0.0.1]") or bare IP
+// addresses ("a@127.0.0.1"): a customer's address names a mail domain.
 func NormalizeEmail(field, email string) (string, error) {
 	if email == "" {
 		return "", Invalid(field, "%s is required", field)
@@ -45,10 +63,27 @@ func NormalizeEmail(field, email string) (string, error) {
 		return "", Invalid(field, "%s is longer than %d characters", field, MaxEmailLen)
 	}
 	a, err := mail.ParseAddress(email)
-	if err != nil || a.Name != "" || a.Address != email || !strings.Contains(email[strings.LastIndexByte(email, '@'):], ".") {
+	if err != nil || a.Name != "" || a.Address != email || !utf8.ValidString(email) {
 		return "", Invalid(field, "%s is not a valid email address", field)
 	}
-	return strings.ToLower(email), nil
+	for _, r := range email {
+		if unicode.In(r, unicode.Cc, unicode.Cf, unicode.Zl, unicode.Zp) {
+			return "", Invalid(field, "%s contains control or format characters", field)
+		}
+	}
+	domain := email[strings.LastIndexByte(email, '@')+1:]
+	if _, ipErr := netip.ParseAddr(domain); strings.HasPrefix(domain, "[") || ipErr == nil {
+		return "", Invalid(field, "%s must have a domain name, not an IP address", field)
+	}
+	if !strings.Contains(domain, ".") {
+		return "", Invalid(field, "%s is not a valid email address", field)
+	}
+	// A Caser keeps state, so each call makes its own.
+	key := norm.NFC.String(cases.Fold().String(norm.NFC.String(email)))
+	if len(key) > MaxEmailLen {
+		return "", Invalid(field, "%s is longer than %d characters", field, MaxEmailLen)
+	}
+	return key, nil
 }
 
 // ValidateText checks a required or optional free-text field.
@@ -152,7 +187,9 @@ func (in NewOrder) Validate() (cards, goods int64, err error) {
 				return 0, 0, err
 			}
 		}
-		cards += c.Amount // bounded: MaxGiftCards * MaxAmount < MaxInt64
+		if cards, err = sumWithin("giftCards", "gift card total", cards, c.Amount); err != nil {
+			return 0, 0, err
+		}
 	}
 	for i, g := range in.Goods {
 		if err := ValidateText(fieldIndex("goods", i, "description"), g.Description, true, MaxDescriptionLen); err != nil {
@@ -164,19 +201,28 @@ func (in NewOrder) Validate() (cards, goods int64, err error) {
 		if g.Quantity <= 0 || g.Quantity > MaxQuantity {
 			return 0, 0, Invalid(fieldIndex("goods", i, "quantity"), "quantity must be between 1 and %d", MaxQuantity)
 		}
-		line := g.UnitPrice * g.Quantity // bounded: 1e15 * 1e4 < 9.2e18
-		if line > MaxAmount {
-			return 0, 0, Invalid(fieldIndex("goods", i, "unitPrice"), "line total is larger than %d", int64(MaxAmount))
+		line, err := money.MulInt64(g.UnitPrice, g.Quantity)
+		if err != nil || line > MaxAmount {
+			return 0, 0, Invalid(fieldIndex("goods", i, "unitPrice"), "line total (unitPrice × quantity) is larger than %d", int64(MaxAmount))
 		}
-		goods += line
-		if goods > MaxAmount {
-			return 0, 0, Invalid("goods", "goods total is larger than %d", int64(MaxAmount))
+		if goods, err = sumWithin("goods", "goods total", goods, line); err != nil {
+			return 0, 0, err
 		}
 	}
-	if cards+goods > MaxAmount {
-		return 0, 0, Invalid("giftCards", "order total is larger than %d", int64(MaxAmount))
+	if _, err := sumWithin("giftCards", "order total", cards, goods); err != nil {
+		return 0, 0, err
 	}
 	return cards, goods, nil
+}
+
+// sumWithin adds two amounts with overflow checking and holds the sum to
+// MaxAmount: every total of an order is bounded, whatever its lines.
+func sumWithin(field, what string, a, b int64) (int64, error) {
+	s, err := money.AddInt64(a, b)
+	if err != nil || s > MaxAmount {
+		return 0, Invalid(field, "%s is larger than %d", what, int64(MaxAmount))
+	}
+	return s, nil
 }
 
 // DirectCredit is the input to credit a customer's account directly,

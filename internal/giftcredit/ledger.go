@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"math/big"
 	"sort"
 	"time"
 )
@@ -28,11 +29,15 @@ type Ledger interface {
 	// Order returns an order with codes masked, or ENOTFOUND.
 	Order(ctx context.Context, shopID, orderID string) (Order, error)
 	// Redeem moves a card's whole balance onto the customer's credit. A
-	// wrong, used or disabled code is ECARD, the same in every case.
-	Redeem(ctx context.Context, a Actor, idemKey, customerID, code string) (Redemption, error)
-	// CheckCard returns a card by its code; an unknown code is ECARD and a
-	// malformed one EINVALID.
-	CheckCard(ctx context.Context, shopID, code string) (GiftCard, error)
+	// wrong, used or disabled code is ECONFLICT, the same in every case,
+	// and counts toward the customer's and the client's lockout (clientRef,
+	// optional: the shop's end client, e.g. a session or IP); a locked
+	// customer or client is ERATELIMITED with Detail["retryAfter"].
+	Redeem(ctx context.Context, a Actor, idemKey, customerID, code, clientRef string) (Redemption, error)
+	// CheckCard returns a card by its code; an unknown code is ECONFLICT
+	// (counted toward the client's lockout, ERATELIMITED once locked) and
+	// a malformed one EINVALID.
+	CheckCard(ctx context.Context, shopID, code, clientRef string) (GiftCard, error)
 	// DisableCard disables an active card (disabling a disabled card is a
 	// no-op); a redeemed card is ECONFLICT.
 	DisableCard(ctx context.Context, a Actor, idemKey, cardID string) (GiftCard, error)
@@ -151,21 +156,29 @@ type StoredBalance struct {
 }
 
 // Auditor proves a shop's invariants from its records: feed it every
-// transaction and every stored balance, then call Report.
+// transaction, every stored balance and every order, then call Report.
+//
+// Sums of postings are kept in arbitrary precision: a system account
+// (funding, sales) has no stored balance and its postings may legitimately
+// sum past int64, which must not read as a breach. Only a stored balance is
+// bounded, and the comparison with it is exact.
 type Auditor struct {
 	report   AuditReport
-	sums     map[[2]string]int64
+	sums     map[[2]string]*big.Int
 	postings map[[2]string][]Posting
 	stored   map[[2]string]StoredBalance
+	orderTxs map[string]Transaction
+	orders   []Order
 }
 
 // NewAuditor starts an audit of a shop.
 func NewAuditor(shopID string, now time.Time) *Auditor {
 	return &Auditor{
 		report:   AuditReport{ShopID: shopID, CheckedAt: now, Breaches: []Breach{}},
-		sums:     map[[2]string]int64{},
+		sums:     map[[2]string]*big.Int{},
 		postings: map[[2]string][]Posting{},
 		stored:   map[[2]string]StoredBalance{},
+		orderTxs: map[string]Transaction{},
 	}
 }
 
@@ -179,13 +192,17 @@ func (a *Auditor) AddTransaction(t Transaction) {
 	if err := t.Validate(); err != nil {
 		a.breach("unbalanced_transaction", t.ID, "%v", err)
 	}
+	if t.Kind == TxOrder {
+		a.orderTxs[t.ID] = t
+	}
 	for _, p := range t.Postings {
 		k := [2]string{p.Account, p.Currency}
-		s, ok := addInt64(a.sums[k], p.Amount)
-		if !ok {
-			a.breach("overflow", p.Account, "sum of postings overflows in %s", p.Currency)
+		sum := a.sums[k]
+		if sum == nil {
+			sum = new(big.Int)
+			a.sums[k] = sum
 		}
-		a.sums[k] = s
+		sum.Add(sum, big.NewInt(p.Amount))
 		if TracksBalance(p.Account) {
 			if p.BalanceAfter == nil {
 				a.breach("missing_balance_after", t.ID, "posting to %s has no balance after", p.Account)
@@ -201,9 +218,14 @@ func (a *Auditor) AddBalance(b StoredBalance) {
 	a.stored[[2]string{b.Account, b.Currency}] = b
 }
 
+// AddOrder records an order, whose totals Report proves against the
+// postings of its transaction.
+func (a *Auditor) AddOrder(o Order) { a.orders = append(a.orders, o) }
+
 // Report finishes the audit: every stored balance equals the sum of its
-// postings and is not negative, and each account's postings, in version
-// order, step through its balances without gaps.
+// postings and is not negative, each account's postings, in version
+// order, step through its balances without gaps, and every order's totals
+// follow from its lines and match its transaction's postings.
 func (a *Auditor) Report() AuditReport {
 	keys := map[[2]string]bool{}
 	for k := range a.stored {
@@ -228,33 +250,117 @@ func (a *Auditor) Report() AuditReport {
 		subject := k[0] + "/" + k[1]
 		st, ok := a.stored[k]
 		sum := a.sums[k]
+		if sum == nil {
+			sum = new(big.Int)
+		}
 		if !ok {
-			if sum != 0 {
-				a.breach("missing_balance", subject, "postings sum to %d but no balance is stored", sum)
+			if sum.Sign() != 0 {
+				a.breach("missing_balance", subject, "postings sum to %s but no balance is stored", sum)
 			}
 			continue
 		}
-		if st.Amount != sum {
-			a.breach("balance_mismatch", subject, "stored balance %d, postings sum to %d", st.Amount, sum)
+		if big.NewInt(st.Amount).Cmp(sum) != 0 {
+			a.breach("balance_mismatch", subject, "stored balance %d, postings sum to %s", st.Amount, sum)
 		}
 		if st.Amount < 0 {
 			a.breach("negative_balance", subject, "balance is %d", st.Amount)
 		}
 		ps := a.postings[k]
 		sort.Slice(ps, func(i, j int) bool { return ps[i].Version < ps[j].Version })
-		var running int64
+		running := new(big.Int)
 		for _, p := range ps {
-			running += p.Amount
-			if *p.BalanceAfter != running {
-				a.breach("balance_after_mismatch", subject, "posting at version %d records balance %d, running sum is %d", p.Version, *p.BalanceAfter, running)
+			running.Add(running, big.NewInt(p.Amount))
+			if big.NewInt(*p.BalanceAfter).Cmp(running) != 0 {
+				a.breach("balance_after_mismatch", subject, "posting at version %d records balance %d, running sum is %s", p.Version, *p.BalanceAfter, running)
 				break
 			}
-			if running < 0 {
-				a.breach("negative_balance", subject, "balance went to %d at version %d", running, p.Version)
+			if running.Sign() < 0 {
+				a.breach("negative_balance", subject, "balance went to %s at version %d", running, p.Version)
 				break
 			}
 		}
 	}
+	for _, o := range a.orders {
+		a.checkOrder(o)
+	}
 	a.report.Accounts = len(ordered)
 	return a.report
+}
+
+// checkOrder proves an order's totals from its lines and against the
+// postings of its transaction: cards are credited exactly their amounts,
+// sales the goods total, the customer debited the credit applied (which
+// pays only for goods) and the payment method's funding account the
+// amount due. Products and sums are exact (big.Int), so a total that
+// wrapped around int64 is caught.
+func (a *Auditor) checkOrder(o Order) {
+	bad := func(format string, args ...any) { a.breach("order_totals", o.ID, format, args...) }
+	goods, cards := new(big.Int), new(big.Int)
+	for _, g := range o.Goods {
+		goods.Add(goods, new(big.Int).Mul(big.NewInt(g.UnitPrice), big.NewInt(g.Quantity)))
+	}
+	for _, c := range o.GiftCards {
+		cards.Add(cards, big.NewInt(c.Amount))
+	}
+	if goods.Cmp(big.NewInt(o.GoodsTotal)) != 0 {
+		bad("goodsTotal %d, lines sum to %s", o.GoodsTotal, goods)
+	}
+	if cards.Cmp(big.NewInt(o.GiftCardTotal)) != 0 {
+		bad("giftCardTotal %d, cards sum to %s", o.GiftCardTotal, cards)
+	}
+	total := new(big.Int).Add(goods, cards)
+	if total.Cmp(big.NewInt(o.Total)) != 0 {
+		bad("total %d, lines and cards sum to %s", o.Total, total)
+	}
+	if o.CreditApplied < 0 || o.CreditApplied > o.GoodsTotal {
+		bad("creditApplied %d is outside 0..goodsTotal %d", o.CreditApplied, o.GoodsTotal)
+	}
+	due := new(big.Int).Sub(total, big.NewInt(o.CreditApplied))
+	if due.Cmp(big.NewInt(o.AmountDue)) != 0 || o.AmountDue < 0 {
+		bad("amountDue %d, total minus credit applied is %s", o.AmountDue, due)
+	}
+	t, ok := a.orderTxs[o.TransactionID]
+	if !ok {
+		bad("transaction %s of the order was not found", o.TransactionID)
+		return
+	}
+	want := map[string]*big.Int{
+		FundingAccount(o.PaymentMethod): big.NewInt(-o.AmountDue),
+		AccountSales:                    big.NewInt(o.GoodsTotal),
+	}
+	if o.CustomerID != "" {
+		want[CustomerAccount(o.CustomerID)] = big.NewInt(-o.CreditApplied)
+	}
+	for _, c := range o.GiftCards {
+		want[CardAccount(c.ID)] = big.NewInt(c.Amount)
+	}
+	got := map[string]*big.Int{}
+	for _, p := range t.Postings {
+		if p.Currency != o.Currency {
+			bad("posting to %s is in %s, the order in %s", p.Account, p.Currency, o.Currency)
+			continue
+		}
+		if _, ok := want[p.Account]; !ok {
+			bad("transaction %s posts to %s, which the order does not name", t.ID, p.Account)
+			continue
+		}
+		if got[p.Account] == nil {
+			got[p.Account] = new(big.Int)
+		}
+		got[p.Account].Add(got[p.Account], big.NewInt(p.Amount))
+	}
+	accounts := make([]string, 0, len(want))
+	for acc := range want {
+		accounts = append(accounts, acc)
+	}
+	sort.Strings(accounts)
+	for _, acc := range accounts {
+		g := got[acc]
+		if g == nil {
+			g = new(big.Int)
+		}
+		if g.Cmp(want[acc]) != 0 {
+			bad("postings to %s sum to %s, the order's totals say %s", acc, g, want[acc])
+		}
+	}
 }

@@ -39,12 +39,35 @@ func System(shopID, job string) Actor {
 
 // Shop is a tenant. Every other record belongs to exactly one shop.
 type Shop struct {
-	ID              string    `json:"id"`
-	Name            string    `json:"name"`
-	AdminEmail      string    `json:"adminEmail"`
-	SenderAddress   string    `json:"senderAddress"`
-	DefaultCurrency string    `json:"defaultCurrency"`
-	CreatedAt       time.Time `json:"createdAt"`
+	ID              string `json:"id"`
+	Name            string `json:"name"`
+	AdminEmail      string `json:"adminEmail"`
+	SenderAddress   string `json:"senderAddress"`
+	DefaultCurrency string `json:"defaultCurrency"`
+	// ShopTenders are the payment methods besides card that the shop's
+	// `shop` keys may place orders with (an admin key may use any).
+	ShopTenders []string  `json:"shopTenders,omitempty"`
+	CreatedAt   time.Time `json:"createdAt"`
+}
+
+// TenderCard is the payment method every key may use: money reaches the
+// shop through its card processor.
+const TenderCard = "card"
+
+// AllowsTender reports whether a caller with role r may pay an order with
+// method. Cash, check, other and custom payment types create value without
+// money changing hands through the shop's processor, so they need the
+// admin role, unless the shop lists the method in ShopTenders.
+func (sh Shop) AllowsTender(r Role, method string) bool {
+	if method == TenderCard || r == RoleAdmin {
+		return true
+	}
+	for _, t := range sh.ShopTenders {
+		if t == method {
+			return true
+		}
+	}
+	return false
 }
 
 // APIKey is a shop's credential. Only the hash of the secret is stored.
@@ -169,6 +192,16 @@ type Transaction struct {
 	OrderRef       string    `json:"orderRef,omitempty"`
 	Reverses       string    `json:"reverses,omitempty"`
 	CreatedAt      time.Time `json:"createdAt"`
+}
+
+// VisibleTo returns the transaction as a caller with role r may see it:
+// idempotency keys are shown to the admin role only, since a key that
+// leaks to another API key would name a remembered result.
+func (t Transaction) VisibleTo(r Role) Transaction {
+	if r != RoleAdmin {
+		t.IdempotencyKey = ""
+	}
+	return t
 }
 
 // Posting is one line of a transaction. Amount is signed in minor units with

@@ -25,6 +25,7 @@ import (
 	htmltemplate "html/template"
 	"strings"
 	texttemplate "text/template"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -55,6 +56,7 @@ var (
 	auditReportTemplate       = mustParse("audit_report")
 	promotionSummaryTemplate  = mustParse("promotion_summary")
 	promotionCreditTemplate   = mustParse("promotion_credit")
+	guessingAlertTemplate     = mustParse("guessing_alert")
 )
 
 func mustParse(name string) messageTemplate {
@@ -64,6 +66,37 @@ func mustParse(name string) messageTemplate {
 		html: htmltemplate.Must(htmltemplate.New(name).Option("missingkey=error").
 			ParseFS(templateFS, "templates/layout.html.tmpl", "templates/"+name+".html.tmpl")),
 	}
+}
+
+// Clean makes text that a buyer or customer typed (a name, a reference, a
+// description) safe to put in a subject or body. It removes the
+// bidirectional overrides, embeddings, isolates and marks (U+202A–U+202E,
+// U+2066–U+2069, U+200E, U+200F, U+061C), which can make a message read
+// differently from what it says ("Invoice\u202Efdp.exe" shows as
+// "Invoiceexe.pdf"), every other format character (Unicode category Cf,
+// such as zero-width spaces), every other control character (Cc) and
+// bytes that are not UTF-8. Each line break, tab or Unicode line or
+// paragraph separator becomes one space, so "Ana\nLima" reads "Ana Lima"
+// and no value can start a new line in a subject or a header.
+func Clean(s string) string {
+	if utf8.ValidString(s) && !strings.ContainsFunc(s, unsafeRune) {
+		return s
+	}
+	return strings.Map(func(r rune) rune {
+		switch {
+		case unsafeRune(r) && unicode.IsSpace(r):
+			return ' '
+		case unsafeRune(r):
+			return -1
+		}
+		return r
+	}, strings.ToValidUTF8(s, ""))
+}
+
+// unsafeRune reports whether r may not appear in a message as typed: a
+// control or format character, or a line or paragraph separator.
+func unsafeRune(r rune) bool {
+	return unicode.In(r, unicode.Cc, unicode.Cf, unicode.Zl, unicode.Zp)
 }
 
 // render executes t with data. The subject is collapsed to one line so no
@@ -236,4 +269,20 @@ type PromotionCreditData struct {
 // customer's account.
 func PromotionCredit(d PromotionCreditData) (Message, error) {
 	return promotionCreditTemplate.render(d)
+}
+
+// GuessingAlertData is a shop-wide surge of failed gift-card code attempts,
+// for the shop's admin. It names no code, customer or client.
+type GuessingAlertData struct {
+	ShopName string
+	// WindowStart is the start of the hour the failures were counted in,
+	// formatted by the caller.
+	WindowStart string
+	Failures    int
+}
+
+// GuessingAlert renders the alert sent when a shop's failed code attempts
+// in one window reach the alert threshold. It alerts; it never locks.
+func GuessingAlert(d GuessingAlertData) (Message, error) {
+	return guessingAlertTemplate.render(d)
 }

@@ -336,3 +336,30 @@ func TestGiftCardsRejectsMissingCodes(t *testing.T) {
 		}
 	})
 }
+
+// TestClean is issue 17 item 9: Clean removes bidirectional controls,
+// other format characters, control characters and invalid UTF-8 from
+// typed text, turns line breaks into spaces, and leaves the rest alone.
+func TestClean(t *testing.T) {
+	cases := []struct{ name, in, want string }{
+		{"plain text is unchanged", "Ana García", "Ana García"},
+		{"no-break space and double spaces are kept", "Ana\u00a0 Lima", "Ana\u00a0 Lima"},
+		{"right-to-left override", "Invoice\u202efdp.exe", "Invoicefdp.exe"},
+		{"every embedding and override", "a\u202ab\u202bc\u202cd\u202de\u202ef", "abcdef"},
+		{"isolates", "\u2066a\u2067b\u2068c\u2069", "abc"},
+		{"directional marks", "a\u200eb\u200fc\u061cd", "abcd"},
+		{"other format characters", "a\u200bb\u00adc\ufeffd\U000e0041", "abcd"},
+		{"line breaks become spaces", "Ana\r\nLima\nBcc: x", "Ana  Lima Bcc: x"},
+		{"tab and unicode separators become spaces", "a\tb\u2028c\u2029d\u0085e", "a b c d e"},
+		{"other controls are removed", "a\x00b\x07c\x7fd\u009be", "abcde"},
+		{"invalid utf-8 is removed", "a\xffb\xc3", "ab"},
+		{"emoji and scripts survive", "Zoë 李 🎁", "Zoë 李 🎁"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := mail.Clean(c.in); got != c.want {
+				t.Errorf("Clean(%q) = %q, want %q", c.in, got, c.want)
+			}
+		})
+	}
+}

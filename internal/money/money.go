@@ -240,6 +240,29 @@ func AddInt64(a, b int64) (int64, error) {
 	return s, nil
 }
 
+// SubInt64 returns a-b, or an error wrapping ErrOverflow if the difference
+// does not fit in an int64.
+func SubInt64(a, b int64) (int64, error) {
+	d := a - b
+	if (a^b) < 0 && (a^d) < 0 {
+		return 0, fmt.Errorf("money: %d - %d: %w", a, b, ErrOverflow)
+	}
+	return d, nil
+}
+
+// MulInt64 returns a*b (a price times a quantity), or an error wrapping
+// ErrOverflow if the product does not fit in an int64.
+func MulInt64(a, b int64) (int64, error) {
+	if a == 0 || b == 0 {
+		return 0, nil
+	}
+	p := a * b
+	if (a == -1 && b == math.MinInt64) || (b == -1 && a == math.MinInt64) || p/b != a {
+		return 0, fmt.Errorf("money: %d × %d: %w", a, b, ErrOverflow)
+	}
+	return p, nil
+}
+
 // SumInt64 returns the sum of xs (0 for none), or an error wrapping
 // ErrOverflow if the total does not fit in an int64. The sum is computed
 // exactly in 128 bits, so the answer does not depend on the order of xs:

@@ -309,3 +309,42 @@ func TestFormatParseRoundTripInEveryCurrency(t *testing.T) {
 		}
 	}
 }
+
+func TestMulInt64(t *testing.T) {
+	cases := []struct {
+		a, b, want int64
+		overflow   bool
+	}{
+		{a: 1500, b: 3, want: 4500},
+		{a: 0, b: math.MaxInt64, want: 0},
+		{a: -1, b: math.MaxInt64, want: -math.MaxInt64},
+		{a: 922337203685478, b: 10000, overflow: true},
+		{a: 1_000_000_000_000_000, b: 10_000, overflow: true},
+		{a: math.MinInt64, b: -1, overflow: true},
+		{a: -1, b: math.MinInt64, overflow: true},
+		{a: math.MaxInt64, b: 2, overflow: true},
+		{a: 1 << 32, b: 1 << 31, overflow: true},
+		{a: 1 << 31, b: 1 << 31, want: 1 << 62},
+	}
+	for _, c := range cases {
+		got, err := MulInt64(c.a, c.b)
+		if c.overflow {
+			if !errors.Is(err, ErrOverflow) {
+				t.Errorf("MulInt64(%d, %d) = %d, %v; want ErrOverflow", c.a, c.b, got, err)
+			}
+			continue
+		}
+		if err != nil || got != c.want {
+			t.Errorf("MulInt64(%d, %d) = %d, %v; want %d", c.a, c.b, got, err, c.want)
+		}
+	}
+}
+
+func TestSubInt64(t *testing.T) {
+	if _, err := SubInt64(math.MinInt64, 1); !errors.Is(err, ErrOverflow) {
+		t.Errorf("MinInt64 - 1: err = %v, want ErrOverflow", err)
+	}
+	if got, err := SubInt64(5, 7); err != nil || got != -2 {
+		t.Errorf("5 - 7 = %d, %v", got, err)
+	}
+}

@@ -19,9 +19,9 @@ import (
 	"github.com/giftcredit/giftcredit/internal/giftcredit"
 )
 
-// DefaultTimeout bounds a Send whose context has no deadline. A request SES
-// (or the local stand-in) never answers must not hold a Lambda invocation
-// until it times out.
+// DefaultTimeout bounds one Send, whatever the context's deadline. A
+// request SES (or the local stand-in) never answers must not hold a Lambda
+// invocation until it times out.
 const DefaultTimeout = 10 * time.Second
 
 // charset is declared on every part so that SES does not guess.
@@ -68,11 +68,11 @@ func (m *Mailer) Send(ctx context.Context, e giftcredit.Email) (string, error) {
 		return "", giftcredit.Invalid("body", "a text or HTML body is required")
 	}
 
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, m.timeout)
-		defer cancel()
-	}
+	// The send timeout applies whatever the caller's deadline: a Lambda
+	// context always has one (the whole invocation), and a stalled SES must
+	// not eat it. A nearer caller deadline still wins.
+	ctx, cancel := context.WithTimeout(ctx, m.timeout)
+	defer cancel()
 	out, err := m.client.SendEmail(ctx, &ses.SendEmailInput{
 		Source:      aws.String(e.From),
 		Destination: &types.Destination{ToAddresses: []string{e.To}},

@@ -7,6 +7,7 @@
 //	shopadmin issue-key -shop shp_… -role shop|admin
 //	shopadmin revoke-key -shop shp_… -key key_…
 //	shopadmin list-keys -shop shp_…
+//	shopadmin set-tenders -shop shp_… -tenders voucher,invoice   (payment methods besides card a shop key may use; empty for none)
 package main
 
 import (
@@ -15,6 +16,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/giftcredit/giftcredit/internal/awsenv"
 	"github.com/giftcredit/giftcredit/internal/dynamo"
@@ -30,7 +32,7 @@ func main() {
 
 func run(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return fmt.Errorf("usage: shopadmin create-shop|issue-key|revoke-key|list-keys [flags]")
+		return fmt.Errorf("usage: shopadmin create-shop|issue-key|revoke-key|list-keys|set-tenders [flags]")
 	}
 	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
 	table := fs.String("table", os.Getenv("TABLE_NAME"), "DynamoDB table (TABLE_NAME)")
@@ -42,6 +44,7 @@ func run(ctx context.Context, args []string) error {
 	shopID := fs.String("shop", "", "shop id")
 	role := fs.String("role", "shop", "key role: shop or admin")
 	keyID := fs.String("key", "", "key id")
+	tenders := fs.String("tenders", "", "comma-separated payment methods besides card that shop keys may use (set-tenders)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -77,6 +80,16 @@ func run(ctx context.Context, args []string) error {
 			return err
 		}
 		return out.Encode(keys)
+	case "set-tenders":
+		var list []string
+		if *tenders != "" {
+			list = strings.Split(*tenders, ",")
+		}
+		sh, err := store.SetShopTenders(ctx, *shopID, list)
+		if err != nil {
+			return err
+		}
+		return out.Encode(sh)
 	}
 	return fmt.Errorf("unknown command %q", args[0])
 }
