@@ -72,7 +72,7 @@ func TestRunCommand(t *testing.T) {
 
 	stackFile := filepath.Join(stateDir, "stack.json")
 	var raw []byte
-	for deadline := time.Now().Add(60 * time.Second); ; {
+	for deadline := time.Now().Add(180 * time.Second); ; {
 		var err error
 		if raw, err = os.ReadFile(stackFile); err == nil {
 			break
@@ -83,7 +83,7 @@ func TestRunCommand(t *testing.T) {
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("no stack.json after 60s")
+			t.Fatal("no stack.json after 180s")
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

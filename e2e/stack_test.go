@@ -242,6 +242,47 @@ func TestLocalStack(t *testing.T) {
 		}
 	})
 
+	t.Run("SES hung: the order answers 201 with its code in time; its mail goes out once SES answers", func(t *testing.T) {
+		ses := h.st.SES()
+		if err := ses.Stop(); err != nil {
+			t.Fatal(err)
+		}
+		frozen := true
+		defer func() {
+			if frozen {
+				_ = ses.Continue()
+			}
+		}()
+		buyer := "hung-ses@corner-books.test"
+		var placed order
+		start := time.Now()
+		h.mustCall(t, http.StatusCreated, "POST", "/v1/orders", shop.AdminKey, map[string]any{
+			"billingName": "Sam Staff", "billingEmail": buyer, "paymentMethod": "cash",
+			"currency": "USD", "giftCards": []map[string]any{{"amount": 2500}},
+		}, &placed, "Idempotency-Key", "hung-ses-1")
+		// The orders function has 15 s; the inline mail budget is 2 s.
+		if took := time.Since(start); took >= 3*time.Second {
+			t.Errorf("the order answered after %v with SES hung; want under 3 s", took)
+		}
+		if len(placed.GiftCards) != 1 || !codeRE.MatchString(placed.GiftCards[0].Code) {
+			t.Fatalf("order %+v: want one card with its code", placed)
+		}
+		code := placed.GiftCards[0].Code
+		if err := ses.Continue(); err != nil {
+			t.Fatal(err)
+		}
+		frozen = false
+		resp, err := http.Post(h.info.Schedules["EmailSenderFunctionEveryFiveMinutes"], "", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("email sender: status %d", resp.StatusCode)
+		}
+		h.waitEmail(t, buyer, code)
+	})
+
 	t.Run("scheduled invocations through the fire-now URLs", func(t *testing.T) {
 		for _, rule := range []string{"AuditFunctionDaily", "EmailSenderFunctionEveryFiveMinutes"} {
 			url, ok := h.info.Schedules[rule]

@@ -27,6 +27,10 @@ type Dynamo struct {
 	// failBefore, when set and true for a request, turns on minidyn's
 	// failure emulation for just that request: it fails without effect.
 	failBefore atomic.Pointer[func(op string) bool]
+	// hangBefore and hangAfter, when set and true for a request, hold it
+	// until the caller gives up: before serving it (no effect) or after
+	// (it took effect, and the caller never hears).
+	hangBefore, hangAfter atomic.Pointer[func(op string) bool]
 }
 
 // StartDynamo starts minidyn on addr ("" picks a free loopback port).
@@ -45,6 +49,16 @@ func StartDynamo(addr string) (*Dynamo, error) {
 }
 
 func (d *Dynamo) serve(w http.ResponseWriter, r *http.Request) {
+	target := r.Header.Get("X-Amz-Target")
+	if hb := d.hangBefore.Load(); hb != nil && (*hb)(target) {
+		<-r.Context().Done()
+		return
+	}
+	if ha := d.hangAfter.Load(); ha != nil && (*ha)(target) {
+		d.Server.ServeHTTP(httptest.NewRecorder(), r)
+		<-r.Context().Done()
+		return
+	}
 	if fb := d.failBefore.Load(); fb != nil && (*fb)(r.Header.Get("X-Amz-Target")) {
 		d.Server.EmulateFailure(server.FailureConditionInternalServerError)
 		defer d.Server.EmulateFailure(server.FailureConditionNone)
@@ -90,6 +104,24 @@ func (d *Dynamo) FailRequests(f func(target string) bool) {
 		return
 	}
 	d.failBefore.Store(&f)
+}
+
+// HangRequests holds every request for which f (given the X-Amz-Target)
+// returns true until its caller gives up, without serving it: a DynamoDB
+// that accepts and never answers. nil stops it.
+func (d *Dynamo) HangRequests(f func(target string) bool) { storeFault(&d.hangBefore, f) }
+
+// HangResponses serves every request for which f returns true and then
+// holds it until its caller gives up: the write took effect, the caller
+// never hears. nil stops it.
+func (d *Dynamo) HangResponses(f func(target string) bool) { storeFault(&d.hangAfter, f) }
+
+func storeFault(p *atomic.Pointer[func(string) bool], f func(string) bool) {
+	if f == nil {
+		p.Store(nil)
+		return
+	}
+	p.Store(&f)
 }
 
 // URL is the endpoint to give the SDK.

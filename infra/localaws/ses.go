@@ -254,6 +254,22 @@ func (s *SES) Clear(ctx context.Context) error {
 	return nil
 }
 
+// Stop freezes the stand-in (SIGSTOP to its process group): it keeps its
+// port and accepts connections but answers nothing, as a hung SES would.
+// Continue (SIGCONT) wakes it; requests it buffered meanwhile are then
+// served.
+func (s *SES) Stop() error { return s.signal(syscall.SIGSTOP) }
+
+// Continue wakes a stand-in frozen by Stop.
+func (s *SES) Continue() error { return s.signal(syscall.SIGCONT) }
+
+func (s *SES) signal(sig syscall.Signal) error {
+	if err := syscall.Kill(-s.cmd.Process.Pid, sig); err != nil {
+		return fmt.Errorf("ses: signal %v: %w", sig, err)
+	}
+	return nil
+}
+
 // Close kills the stand-in's process group and waits for it to exit, which
 // frees its port. Stored messages are lost. It is safe to call more than
 // once; it reports an error if the process had already exited on its own.

@@ -4,11 +4,17 @@ import (
 	"context"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/giftcredit/giftcredit/internal/deadline"
 	gc "github.com/giftcredit/giftcredit/internal/giftcredit"
 )
+
+// AuthorizerReserve is the part of the authorizer's invocation kept for
+// answering after the key lookup.
+const AuthorizerReserve = 300 * time.Millisecond
 
 // KeyStore authenticates API keys.
 type KeyStore interface {
@@ -20,7 +26,8 @@ type KeyStore interface {
 // simple responses). It always lets the request through: with a valid key
 // the context carries shopId, keyId and role; without one it carries only
 // an error, and the function answers 401 as problem+json (API Gateway's own
-// 401 has no problem+json body). A store failure denies the request.
+// 401 has no problem+json body). When the key cannot be checked, the
+// context says so and the function answers 503 problem+json.
 type Authorizer struct {
 	Keys   KeyStore
 	Logger *slog.Logger
@@ -45,13 +52,20 @@ func (a *Authorizer) Handle(ctx context.Context, ev events.APIGatewayV2CustomAut
 	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(secret) == "" {
 		return deny("the Authorization header must be: Bearer <key>"), nil
 	}
-	k, err := a.Keys.APIKeyBySecret(ctx, strings.TrimSpace(secret))
+	work, cancel := deadline.Reserve(ctx, AuthorizerReserve)
+	defer cancel()
+	k, err := a.Keys.APIKeyBySecret(work, strings.TrimSpace(secret))
 	if gc.ErrorCode(err) == gc.EUNAUTHORIZED {
 		return deny("the API key is unknown or revoked"), nil
 	} else if err != nil {
-		// Never log the key; the error holds only the key's hash path.
-		log.ErrorContext(ctx, "authorize", "requestId", reqID, "route", ev.RouteKey, "outcome", "error", "error", err.Error())
-		return events.APIGatewayV2CustomAuthorizerSimpleResponse{IsAuthorized: false}, nil
+		// The key could not be checked (the store failed or did not answer
+		// in time). The request goes on with no caller and a mark, and the
+		// function answers 503 problem+json without touching anything:
+		// denying here would be API Gateway's bare 403, and an authorizer
+		// error its bare 500. Never log the key; the error holds only the
+		// key's hash path.
+		log.ErrorContext(ctx, "authorize", "requestId", reqID, "route", ev.RouteKey, "outcome", "unavailable", "error", err.Error())
+		return events.APIGatewayV2CustomAuthorizerSimpleResponse{IsAuthorized: true, Context: map[string]any{ctxUnavailable: "true"}}, nil
 	}
 	log.InfoContext(ctx, "authorize", "requestId", reqID, "route", ev.RouteKey, "outcome", "ok", "shop", k.ShopID, "keyId", k.ID, "role", string(k.Role))
 	return events.APIGatewayV2CustomAuthorizerSimpleResponse{IsAuthorized: true, Context: map[string]any{

@@ -14,6 +14,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/giftcredit/giftcredit/internal/deadline"
 	gc "github.com/giftcredit/giftcredit/internal/giftcredit"
 )
 
@@ -29,6 +30,29 @@ type Config struct {
 	Promotions gc.Promotions
 	Logger     *slog.Logger
 	Now        func() time.Time
+}
+
+// ResponseReserve is the part of an invocation kept for answering: the
+// work (every DynamoDB and SES call) must end this long before the
+// function's deadline.
+const ResponseReserve = 500 * time.Millisecond
+
+// InlineMailBudget bounds the time a placed order spends emailing its codes
+// right away, whatever the number of messages; what is not sent by then
+// stays in the outbox for the scheduled sender.
+const InlineMailBudget = 2 * time.Second
+
+// RetryAfterUnavailable is the Retry-After of a 503 (seconds).
+const RetryAfterUnavailable = "2"
+
+// outOfTime is the answer when a dependency did not answer before the
+// invocation's work deadline. Whether a write took effect is unknown, but a
+// retry with the same Idempotency-Key is always safe: it replays the first
+// outcome if the write landed and applies it once if not.
+func outOfTime() error {
+	return &gc.Error{Code: gc.EUNAVAILABLE, Detail: map[string]string{"retryAfter": RetryAfterUnavailable},
+		Message: "the ledger did not answer in time; retrying with the same Idempotency-Key is safe " +
+			"(it returns the first outcome if this request took effect, and applies it once if not)"}
 }
 
 // Handler serves API Gateway HTTP API (payload 2.0) requests.
@@ -87,7 +111,15 @@ func (h *Handler) Handle(ctx context.Context, ev events.APIGatewayV2HTTPRequest)
 	start := h.cfg.Now()
 	reqID := ev.RequestContext.RequestID
 	actor, authErr := actorOf(ev)
-	rep, err := h.serve(ctx, ev, actor, authErr)
+	// The work runs until ResponseReserve before the invocation's deadline,
+	// so a dependency that never answers leaves time to answer 503.
+	work, cancel := deadline.Reserve(ctx, ResponseReserve)
+	rep, err := h.serve(work, ev, actor, authErr)
+	var cause error // what made the work run out of time
+	if gc.ErrorCode(err) == gc.EINTERNAL && deadline.Expired(work, err) {
+		cause, err = err, outOfTime()
+	}
+	cancel()
 	resp := h.respond(reqID, rep, err)
 	level, outcome := slog.LevelInfo, "ok"
 	if err != nil {
@@ -105,6 +137,9 @@ func (h *Handler) Handle(ctx context.Context, ev events.APIGatewayV2HTTPRequest)
 		// Internal errors are wrapped with context and never hold a code,
 		// a key or a body.
 		attrs = append(attrs, slog.String("error", err.Error()))
+	} else if cause != nil {
+		level = slog.LevelError
+		attrs = append(attrs, slog.String("error", cause.Error()))
 	}
 	h.cfg.Logger.Log(ctx, level, "request", attrs...)
 	return resp, nil
@@ -182,6 +217,8 @@ const (
 	ctxKeyID  = "keyId"
 	ctxRole   = "role"
 	ctxError  = "error"
+	// ctxUnavailable marks a request whose key could not be checked.
+	ctxUnavailable = "unavailable"
 )
 
 // actorOf takes the caller only from the authorizer's context.
@@ -191,6 +228,10 @@ func actorOf(ev events.APIGatewayV2HTTPRequest) (gc.Actor, error) {
 		lam = ev.RequestContext.Authorizer.Lambda
 	}
 	str := func(k string) string { s, _ := lam[k].(string); return s }
+	if str(ctxUnavailable) == "true" {
+		return gc.Actor{}, &gc.Error{Code: gc.EUNAVAILABLE, Detail: map[string]string{"retryAfter": RetryAfterUnavailable},
+			Message: "the API key could not be checked in time; nothing was done, retry the request"}
+	}
 	a := gc.Actor{ShopID: str(ctxShopID), KeyID: str(ctxKeyID), Role: gc.Role(str(ctxRole))}
 	if a.ShopID == "" || a.KeyID == "" || (a.Role != gc.RoleShop && a.Role != gc.RoleAdmin) {
 		msg := "a valid API key is required: Authorization: Bearer <key>"

@@ -109,6 +109,7 @@ func (b *syncBuffer) String() string {
 type env struct {
 	ctx      context.Context
 	dyn      *localaws.Dynamo
+	fault    *localaws.Fault // between the store and minidyn (withDynamoFault only)
 	client   *dynamodb.Client
 	store    *dynamo.Store
 	clock    *clock
@@ -130,7 +131,14 @@ type env struct {
 
 type envOption func(*envConfig)
 
-type envConfig struct{ mailer gc.Mailer }
+type envConfig struct {
+	mailer     gc.Mailer
+	dynamoSide bool
+}
+
+// withDynamoFault puts a localaws.Fault (passing) between the store and
+// minidyn: env.fault hangs it.
+func withDynamoFault() envOption { return func(c *envConfig) { c.dynamoSide = true } }
 
 // withMailer replaces the live SES mailer (e.g. with one for an SES outage).
 func withMailer(m gc.Mailer) envOption { return func(c *envConfig) { c.mailer = m } }
@@ -162,7 +170,17 @@ func newEnv(tb testing.TB, opts ...envOption) *env {
 		tb.Fatalf("start minidyn: %v", err)
 	}
 	tb.Cleanup(dyn.Close)
-	client := localaws.NewDynamoClient(dyn.URL(), nil)
+	endpoint := dyn.URL()
+	var fault *localaws.Fault
+	if cfg.dynamoSide {
+		if fault, err = localaws.NewFault(strings.TrimPrefix(endpoint, "http://")); err != nil {
+			tb.Fatal(err)
+		}
+		tb.Cleanup(fault.Close)
+		fault.Pass()
+		endpoint = fault.URL()
+	}
+	client := localaws.NewDynamoClient(endpoint, nil)
 	if err := dynamo.CreateTable(ctx, client, "giftcredit"); err != nil {
 		tb.Fatal(err)
 	}
@@ -173,7 +191,7 @@ func newEnv(tb testing.TB, opts ...envOption) *env {
 	clk := &clock{}
 	clk.ns.Store(time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC).UnixNano())
 	store := dynamo.New(client, "giftcredit", dynamo.WithKeyring(kr), dynamo.WithClock(clk.Now), dynamo.WithSender("noreply@giftcredit.test"))
-	e := &env{ctx: ctx, dyn: dyn, client: client, store: store, clock: clk, tag: randomHex(tb, 5),
+	e := &env{ctx: ctx, dyn: dyn, fault: fault, client: client, store: store, clock: clk, tag: randomHex(tb, 5),
 		secrets: map[caller]string{}, note: map[string]string{}, handlers: map[string]*Handler{}, logs: &syncBuffer{}}
 	e.shop, err = store.CreateShop(ctx, gc.Shop{Name: "Corner Books", AdminEmail: e.addr("admin"), SenderAddress: "orders@corner-books.test", DefaultCurrency: "USD"})
 	if err != nil {
@@ -428,6 +446,12 @@ func (r response) problem(tb testing.TB) Problem {
 // before invoking the function, and puts its context into the request.
 func (e *env) authorize(tb testing.TB, who caller, ev *events.APIGatewayV2HTTPRequest) {
 	tb.Helper()
+	e.authorizeCtx(tb, e.ctx, who, ev)
+}
+
+// authorizeCtx is authorize within the authorizer invocation's context.
+func (e *env) authorizeCtx(tb testing.TB, ctx context.Context, who caller, ev *events.APIGatewayV2HTTPRequest) {
+	tb.Helper()
 	switch who {
 	case noKey:
 		delete(ev.Headers, "authorization")
@@ -445,7 +469,7 @@ func (e *env) authorize(tb testing.TB, who caller, ev *events.APIGatewayV2HTTPRe
 		RouteKey: ev.RouteKey, RawPath: ev.RawPath, RawQueryString: ev.RawQueryString, Headers: ev.Headers,
 		QueryStringParameters: ev.QueryStringParameters, RequestContext: rc, PathParameters: ev.PathParameters,
 	}
-	res, err := e.auth.Handle(e.ctx, areq)
+	res, err := e.auth.Handle(ctx, areq)
 	if err != nil {
 		tb.Fatalf("authorizer returned an error: %v", err)
 	}
@@ -492,7 +516,16 @@ func (e *env) invoke(tb testing.TB, ev events.APIGatewayV2HTTPRequest) response 
 	if ev.RequestContext.RequestID == "" {
 		ev.RequestContext.RequestID = fmt.Sprintf("req-%s-%d", e.tag, e.seq.Add(1))
 	}
-	out, err := e.handlerFor(tb, ev.RouteKey).Handle(e.ctx, ev)
+	return e.invokeCtx(tb, e.ctx, ev)
+}
+
+// invokeCtx is invoke with the invocation's context (its deadline).
+func (e *env) invokeCtx(tb testing.TB, ctx context.Context, ev events.APIGatewayV2HTTPRequest) response {
+	tb.Helper()
+	if ev.RequestContext.RequestID == "" {
+		ev.RequestContext.RequestID = fmt.Sprintf("req-%s-%d", e.tag, e.seq.Add(1))
+	}
+	out, err := e.handlerFor(tb, ev.RouteKey).Handle(ctx, ev)
 	if err != nil {
 		tb.Fatalf("Handle returned an error (API Gateway would answer a bare 502): %v", err)
 	}

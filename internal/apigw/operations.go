@@ -116,7 +116,7 @@ func placeOrder(ctx context.Context, h *Handler, r request) (reply, error) {
 	if len(placed.Emails) > 0 && h.cfg.Mailer != nil && h.cfg.Outbox != nil {
 		// Mail trouble never fails the order: unsent emails stay pending in
 		// the outbox for the scheduled sender.
-		if n, err := gc.Deliver(ctx, h.cfg.Mailer, h.cfg.Outbox, r.actor.ShopID, placed.Emails); err != nil {
+		if n, err := gc.Deliver(ctx, InlineMailBudget, h.cfg.Mailer, h.cfg.Outbox, r.actor.ShopID, placed.Emails); err != nil {
 			h.cfg.Logger.WarnContext(ctx, "order emails left pending", "shop", r.actor.ShopID, "order", placed.Order.ID,
 				"sent", n, "pending", len(placed.Emails)-n, "error", err.Error())
 		}

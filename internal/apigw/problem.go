@@ -18,6 +18,7 @@ var statusOf = map[string]int{
 	gc.EUNSUPPORTEDMEDIA:    http.StatusUnsupportedMediaType,
 	gc.EIDEMPOTENCYMISMATCH: http.StatusUnprocessableEntity,
 	gc.ERATELIMITED:         http.StatusTooManyRequests,
+	gc.EUNAVAILABLE:         http.StatusServiceUnavailable,
 	gc.EINTERNAL:            http.StatusInternalServerError,
 }
 

@@ -30,7 +30,7 @@
 //	credit applied    SHOP#<s>#APPLY#<orderRef>   APPLY
 //	idempotency       SHOP#<s>#IDEM#<key>         IDEM      (expiresAt TTL, 24 h)
 //	outbox email      SHOP#<s>#MAIL#<id>          MAIL      MAIL#PENDING / <next attempt>#<id>, then SHOP#<s>#MAIL#SENT
-//	attempt counter   SHOP#<s>#LIMIT#<scope>      LIMIT     (expiresAt TTL)
+//	attempt counter   SHOP#<s>#LIMIT#<scope>      LIMIT     (expiresAt TTL; scope: customer, client or shop, and the window)
 //	promotion         SHOP#<s>#PROMO#<p>          PROMO     SHOP#<s>#PROMOS / <p>
 //	promotion run     SHOP#<s>#PROMO#<p>          RUN#<r>
 //	run batch         SHOP#<s>#PROMO#<p>#RUN#<r>  BATCH#<seq, 8 digits>
@@ -67,6 +67,18 @@
 //	audit: every customer / card     GSI1PK = SHOP#<s>#CUSTOMERS / #CARDS            GSI1
 //	emails due for (re)sending       GSI1PK = MAIL#PENDING, GSI1SK <= now            GSI1
 //	idempotency record               PK = SHOP#<s>#IDEM#<key>, SK = IDEM             table
+//
+// # Guessing codes
+//
+// A wrong, used or disabled code counts a failure against the customer and
+// against the end client (the clientRef the shop passes: a session or an
+// IP); either past its limit is a 429 for that customer or client only. The
+// shop-wide count never locks: a shop-wide lock would let anyone with a
+// public balance-check page lock every honest customer out, while with
+// 80-bit codes a shop-wide guessing attack cannot succeed (a million
+// guesses against a million live cards hit with probability about 1e-12).
+// Past ShopAlert failures in a window the shop's admin is emailed and a
+// metric is logged instead. limits.go has the counters.
 //
 // Every key of a shop's record starts with SHOP#<shop>#, and the shop always
 // comes from the caller's API key, so another shop's record cannot be named.

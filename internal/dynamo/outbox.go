@@ -137,6 +137,24 @@ func (s *Store) MarkSent(ctx context.Context, shopID string, sent map[string]str
 	return s.transact(ctx, acts)
 }
 
+// Release makes pending emails that were never attempted by the scheduled
+// sender (attempts = 0) due now. Each update is conditional, so an email
+// sent or claimed meanwhile is left alone.
+func (s *Store) Release(ctx context.Context, shopID string, ids []string) error {
+	now := fmtTime(s.now())
+	for _, id := range ids {
+		err := s.updateOne(ctx, s.update(keyMail(shopID, id),
+			"SET GSI1SK = :sk", "#status = :pending AND attempts = :zero",
+			map[string]string{"#status": "status"},
+			item{":sk": avS(now + "#" + id), ":pending": avS("pending"), ":zero": avN(0)},
+			gc.Errorf(gc.ECONFLICT, "email %s was sent or claimed meanwhile", id)))
+		if err != nil && gc.ErrorCode(err) != gc.ECONFLICT {
+			return fmt.Errorf("release email %s: %w", id, err)
+		}
+	}
+	return nil
+}
+
 // Claim reschedules a pending email before a send attempt, with a
 // conditional write on its attempt count: of two senders that saw the same
 // record, only one claims it, so only one sends it. The next attempt is

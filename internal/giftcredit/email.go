@@ -2,6 +2,7 @@ package giftcredit
 
 import (
 	"context"
+	"fmt"
 	"time"
 )
 
@@ -28,16 +29,37 @@ type Outbox interface {
 	// MarkSent records emails (outbox id → provider message id) as sent,
 	// each only if still pending; ECONFLICT if another sender got there first.
 	MarkSent(ctx context.Context, shopID string, sent map[string]string) error
+	// Release makes emails that the request that wrote them could not send
+	// due for the scheduled sender now, rather than after the grace period
+	// it leaves a request to send its own mail.
+	Release(ctx context.Context, shopID string, ids []string) error
 }
 
 // Deliver sends emails written to the outbox and marks those SES accepted
 // as sent. A failed send stays pending for the scheduled sender; Deliver
 // never fails the caller's request. It returns how many were sent.
-func Deliver(ctx context.Context, m Mailer, o Outbox, shopID string, emails []Email) (int, error) {
+//
+// A positive budget bounds all the sends together (not each): an email not
+// accepted within it stays pending, as if SES had refused it. The outbox
+// update that follows runs under ctx, so a slow SES cannot keep an accepted
+// email from being marked sent.
+func Deliver(ctx context.Context, budget time.Duration, m Mailer, o Outbox, shopID string, emails []Email) (int, error) {
+	sendCtx := ctx
+	if budget > 0 {
+		var cancel context.CancelFunc
+		sendCtx, cancel = context.WithTimeout(ctx, budget)
+		defer cancel()
+	}
 	sent := map[string]string{}
 	var firstErr error
 	for _, e := range emails {
-		id, err := m.Send(ctx, e)
+		if err := sendCtx.Err(); err != nil {
+			if firstErr == nil {
+				firstErr = fmt.Errorf("mail budget of %v spent: %w", budget, err)
+			}
+			break
+		}
+		id, err := m.Send(sendCtx, e)
 		if err != nil {
 			if firstErr == nil {
 				firstErr = err
@@ -48,6 +70,17 @@ func Deliver(ctx context.Context, m Mailer, o Outbox, shopID string, emails []Em
 	}
 	if len(sent) > 0 {
 		if err := o.MarkSent(ctx, shopID, sent); err != nil && firstErr == nil {
+			firstErr = err
+		}
+	}
+	var unsent []string
+	for _, e := range emails {
+		if _, ok := sent[e.ID]; !ok && e.ID != "" {
+			unsent = append(unsent, e.ID)
+		}
+	}
+	if len(unsent) > 0 {
+		if err := o.Release(ctx, shopID, unsent); err != nil && firstErr == nil {
 			firstErr = err
 		}
 	}

@@ -23,6 +23,7 @@ const (
 	EIDEMPOTENCYMISMATCH = "idempotency_mismatch"
 	ETOOLARGE            = "too_large"
 	EUNSUPPORTEDMEDIA    = "unsupported_media_type"
+	EUNAVAILABLE         = "unavailable"
 	EINTERNAL            = "internal"
 )
 

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/giftcredit/giftcredit/internal/deadline"
 	gc "github.com/giftcredit/giftcredit/internal/giftcredit"
 )
 
@@ -71,6 +72,13 @@ const (
 	DefaultRedispatchAfter = 15 * time.Minute
 	DefaultReserve         = 15 * time.Second
 )
+
+// CallReserve is how long before the invocation's deadline every DynamoDB
+// and SQS call of a Tick or Handle must end: a dependency that never
+// answers fails the call with time left to return, instead of the
+// invocation being killed mid-batch. (Reserve, counted from this earlier
+// deadline, is when no new step starts.)
+const CallReserve = 2 * time.Second
 
 // Service runs promotions. The scheduled function calls Tick; the queue's
 // worker calls Handle for each message. Zero settings take the defaults.
@@ -177,6 +185,8 @@ func (s *Service) log() *slog.Logger {
 // started, and not past FollowUp after its end. A failure in one promotion
 // does not keep the others from running; the failures are returned joined.
 func (s *Service) Tick(ctx context.Context) (Report, error) {
+	ctx, cancel := deadline.Reserve(ctx, CallReserve)
+	defer cancel()
 	inv := s.start(ctx)
 	shops, err := s.Store.Shops(ctx)
 	if err != nil {
@@ -414,6 +424,8 @@ func (s *Service) redispatch(ctx context.Context, inv *invocation, shop gc.Shop,
 // promotion is dropped: the scheduler hands its batch out again once the
 // promotion is resumed.
 func (s *Service) Handle(ctx context.Context, m Message) (Report, error) {
+	ctx, cancel := deadline.Reserve(ctx, CallReserve)
+	defer cancel()
 	inv := s.start(ctx)
 	if err := m.Validate(); err != nil {
 		return inv.report, err

@@ -42,6 +42,8 @@ func loadEvent(tb testing.TB, name string, v any) {
 
 // promoShop is a shop on its own minidyn with a promotion and orders.
 type promoShop struct {
+	dyn    *localaws.Dynamo
+	kr     *giftcode.Keyring
 	store  *dynamo.Store
 	shop   gc.Shop
 	promo  gc.Promotion
@@ -67,7 +69,7 @@ func newPromoShop(tb testing.TB, n int) *promoShop {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	ps := &promoShop{store: dynamo.New(client, "t", dynamo.WithKeyring(kr), dynamo.WithSender("noreply@shop.test")), orders: n}
+	ps := &promoShop{dyn: dyn, kr: kr, store: dynamo.New(client, "t", dynamo.WithKeyring(kr), dynamo.WithSender("noreply@shop.test")), orders: n}
 	if ps.shop, err = ps.store.CreateShop(ctx, gc.Shop{Name: "Promo Shop", AdminEmail: "admin@shop.test", DefaultCurrency: "USD"}); err != nil {
 		tb.Fatal(err)
 	}

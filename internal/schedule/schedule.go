@@ -13,6 +13,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/giftcredit/giftcredit/internal/deadline"
 	gc "github.com/giftcredit/giftcredit/internal/giftcredit"
 )
 
@@ -32,6 +33,28 @@ type EmailSender struct {
 	Now    func() time.Time
 	// Batch bounds the emails handled by one run.
 	Batch int
+	// Reserve is kept free before the invocation's deadline (default
+	// DefaultReserve); PerEmail is the least time left to start an email
+	// (default DefaultPerEmail).
+	Reserve, PerEmail time.Duration
+}
+
+// DefaultReserve is how long before its deadline a scheduled job's calls
+// must end, so that it returns its summary instead of being killed.
+const DefaultReserve = 2 * time.Second
+
+// DefaultPerEmail is the least time left for the sender to start an email:
+// one claim, one send (sesmail bounds it to 10 s) and one update.
+const DefaultPerEmail = 12 * time.Second
+
+// DefaultPerShop is the least time left for the audit to start a shop.
+const DefaultPerShop = 20 * time.Second
+
+func orDuration(v, def time.Duration) time.Duration {
+	if v > 0 {
+		return v
+	}
+	return def
 }
 
 // Handle runs once per schedule tick. Each email is first claimed with a
@@ -45,16 +68,26 @@ func (s *EmailSender) Handle(ctx context.Context, ev events.EventBridgeEvent) (R
 	if batch == 0 {
 		batch = 100
 	}
-	due, err := s.Queue.DueEmails(ctx, now, batch)
+	// Every call runs until Reserve before the invocation's deadline, and
+	// no email is started with less than PerEmail left: the rest stay
+	// pending for the next run instead of the run dying mid-batch.
+	work, cancel := deadline.Reserve(ctx, orDuration(s.Reserve, DefaultReserve))
+	defer cancel()
+	due, err := s.Queue.DueEmails(work, now, batch)
 	if err != nil {
 		return res, fmt.Errorf("email sender: %w", err)
 	}
-	for _, p := range due {
-		if err := s.Queue.Claim(ctx, p, now); err != nil {
+	for i, p := range due {
+		if work.Err() != nil || deadline.Low(work, orDuration(s.PerEmail, DefaultPerEmail)) {
+			res.Counts["deferred"] = len(due) - i
+			s.Logger.WarnContext(ctx, "email sender out of time", "deferred", len(due)-i)
+			break
+		}
+		if err := s.Queue.Claim(work, p, now); err != nil {
 			res.Counts[outcome(err, "claimed_elsewhere")]++
 			continue
 		}
-		n, err := gc.Deliver(ctx, s.Mailer, s.Queue, p.ShopID, []gc.Email{p.Email})
+		n, err := gc.Deliver(work, 0, s.Mailer, s.Queue, p.ShopID, []gc.Email{p.Email})
 		if err != nil || n == 0 {
 			res.Counts["failed"]++
 			s.Logger.WarnContext(ctx, "email still pending", "shop", p.ShopID, "email", p.Email.ID, "attempts", p.Attempts+1, "error", errText(err))
@@ -81,17 +114,31 @@ type Audit struct {
 	Sender string
 	Logger *slog.Logger
 	Now    func() time.Time
+	// Reserve and PerShop are as EmailSender's Reserve and PerEmail
+	// (defaults DefaultReserve and DefaultPerShop).
+	Reserve, PerShop time.Duration
 }
 
-// Handle runs one audit of every shop.
+// Handle runs one audit of every shop. When time runs low it stops before
+// the next shop and reports the rest as deferred; the shops are taken in
+// an order that turns with the clock (it starts one shop further each
+// hour), so shops at the end of the list are not always the ones left out.
 func (a *Audit) Handle(ctx context.Context, ev events.EventBridgeEvent) (Result, error) {
 	res := Result{Job: "audit", StartedAt: a.Now(), Counts: map[string]int{}}
-	shops, err := a.Store.Shops(ctx)
+	work, cancel := deadline.Reserve(ctx, orDuration(a.Reserve, DefaultReserve))
+	defer cancel()
+	shops, err := a.Store.Shops(work)
 	if err != nil {
 		return res, fmt.Errorf("audit: %w", err)
 	}
-	for _, sh := range shops {
-		r, err := a.Store.Audit(ctx, sh.ID)
+	for i := range shops {
+		sh := shops[(i+int(res.StartedAt.Unix()/3600))%len(shops)]
+		if work.Err() != nil || deadline.Low(work, orDuration(a.PerShop, DefaultPerShop)) {
+			res.Counts["deferred"] = len(shops) - i
+			a.Logger.WarnContext(ctx, "audit out of time", "deferred", len(shops)-i)
+			break
+		}
+		r, err := a.Store.Audit(work, sh.ID)
 		if err != nil {
 			return res, fmt.Errorf("audit shop %s: %w", sh.ID, err)
 		}
@@ -106,10 +153,10 @@ func (a *Audit) Handle(ctx context.Context, ev events.EventBridgeEvent) (Result,
 		if err != nil {
 			return res, fmt.Errorf("audit shop %s: compose email: %w", sh.ID, err)
 		}
-		if e, err = a.Queue.Enqueue(ctx, sh.ID, e); err != nil {
+		if e, err = a.Queue.Enqueue(work, sh.ID, e); err != nil {
 			return res, fmt.Errorf("audit shop %s: %w", sh.ID, err)
 		}
-		if _, err := gc.Deliver(ctx, a.Mailer, a.Queue, sh.ID, []gc.Email{e}); err != nil {
+		if _, err := gc.Deliver(work, 0, a.Mailer, a.Queue, sh.ID, []gc.Email{e}); err != nil {
 			a.Logger.WarnContext(ctx, "audit email left pending", "shop", sh.ID, "error", err.Error())
 		}
 		a.Logger.ErrorContext(ctx, "ledger audit found breaches", "shop", sh.ID, "breaches", len(r.Breaches))

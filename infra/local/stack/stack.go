@@ -502,6 +502,9 @@ func (s *Stack) Info() Info {
 	return info
 }
 
+// SES is the SES stand-in (nil if no function uses SES).
+func (s *Stack) SES() *localaws.SES { return s.ses }
+
 // ControlURL is the base URL of the control server: schedules, queues and
 // the SQS API.
 func (s *Stack) ControlURL() string { return s.controlURL }
