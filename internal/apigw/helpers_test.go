@@ -134,7 +134,11 @@ type envOption func(*envConfig)
 type envConfig struct {
 	mailer     gc.Mailer
 	dynamoSide bool
+	rand       io.Reader
 }
+
+// withRand makes the store draw ids and codes from r (golden responses).
+func withRand(r io.Reader) envOption { return func(c *envConfig) { c.rand = r } }
 
 // withDynamoFault puts a localaws.Fault (passing) between the store and
 // minidyn: env.fault hangs it.
@@ -190,7 +194,11 @@ func newEnv(tb testing.TB, opts ...envOption) *env {
 	}
 	clk := &clock{}
 	clk.ns.Store(time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC).UnixNano())
-	store := dynamo.New(client, "giftcredit", dynamo.WithKeyring(kr), dynamo.WithClock(clk.Now), dynamo.WithSender("noreply@giftcredit.test"))
+	storeOpts := []dynamo.Option{dynamo.WithKeyring(kr), dynamo.WithClock(clk.Now), dynamo.WithSender("noreply@giftcredit.test")}
+	if cfg.rand != nil {
+		storeOpts = append(storeOpts, dynamo.WithRand(cfg.rand))
+	}
+	store := dynamo.New(client, "giftcredit", storeOpts...)
 	e := &env{ctx: ctx, dyn: dyn, fault: fault, client: client, store: store, clock: clk, tag: randomHex(tb, 5),
 		secrets: map[caller]string{}, note: map[string]string{}, handlers: map[string]*Handler{}, logs: &syncBuffer{}}
 	e.shop, err = store.CreateShop(ctx, gc.Shop{Name: "Corner Books", AdminEmail: e.addr("admin"), SenderAddress: "orders@corner-books.test", DefaultCurrency: "USD"})

@@ -32,7 +32,7 @@ func (s *Store) Audit(ctx context.Context, shopID string) (gc.AuditReport, error
 		}
 		for k := range it {
 			if cur, ok := strings.CutPrefix(k, balancePrefix); ok {
-				aud.AddBalance(gc.StoredBalance{Account: gc.CustomerAccount(c.ID), Currency: cur, Amount: c.BalanceOf(cur), Version: c.version})
+				aud.AddBalance(gc.StoredBalance{Account: gc.CustomerAccount(c.ID), Currency: cur, Amount: c.BalanceOf(cur), Version: c.Version})
 			}
 		}
 		return nil
@@ -57,7 +57,7 @@ func (s *Store) Audit(ctx context.Context, shopID string) (gc.AuditReport, error
 		if err != nil {
 			return err
 		}
-		aud.AddBalance(gc.StoredBalance{Account: gc.CardAccount(c.ID), Currency: c.Currency, Amount: c.Balance, Version: c.version})
+		aud.AddBalance(gc.StoredBalance{Account: gc.CardAccount(c.ID), Currency: c.Currency, Amount: c.Balance, Version: c.Version})
 		if c.Status == gc.CardRedeemed && c.Balance != 0 {
 			cardBreaches = append(cardBreaches, gc.Breach{Kind: "redeemed_card_balance", Subject: c.ID, Detail: "a redeemed card still holds a balance"})
 		}

@@ -10,10 +10,6 @@ import (
 	gc "github.com/giftcredit/giftcredit/internal/giftcredit"
 )
 
-// errCardUnavailable is the one answer for a wrong, used or disabled code,
-// so that no response tells a guesser whether a code exists.
-var errCardUnavailable = gc.Errorf(gc.ECONFLICT, "this gift card code cannot be redeemed")
-
 // parseCode normalises what a person typed. A malformed code (bad length,
 // symbol or check character) reveals nothing and is EINVALID.
 func parseCode(code string) (giftcode.Code, error) {
@@ -63,13 +59,8 @@ func cardItem(shopID string, c gc.GiftCard) item {
 	return it
 }
 
-type cardRecord struct {
-	gc.GiftCard
-	version int64
-}
-
-func decodeCard(it item) (cardRecord, error) {
-	r := cardRecord{GiftCard: gc.GiftCard{
+func decodeCard(it item) (gc.CardState, error) {
+	r := gc.CardState{GiftCard: gc.GiftCard{
 		ID: it.s("id"), Last4: it.s("last4"), Currency: it.s("currency"),
 		Status: gc.CardStatus(it.s("status")), OrderID: it.s("orderId"), RecipientEmail: it.s("recipientEmail"),
 	}}
@@ -80,22 +71,31 @@ func decodeCard(it item) (cardRecord, error) {
 	if r.Balance, err = it.n("balance"); err != nil {
 		return r, err
 	}
-	if r.version, err = it.n("version"); err != nil {
+	if r.Version, err = it.n("version"); err != nil {
 		return r, err
 	}
 	r.CreatedAt, err = it.t("createdAt")
 	return r, err
 }
 
-// setCard plans a change of a card's status and balance, conditioned on the
-// card being active at the version read.
-func (s *Store) setCard(shopID string, c cardRecord, status gc.CardStatus, balance int64, fail error) action {
-	return s.update(keyCard(shopID, c.ID),
+// cardFrom decodes a card read by a mutation; nil if there is none.
+func cardFrom(it item) (*gc.CardState, error) {
+	if it == nil {
+		return nil, nil
+	}
+	c, err := decodeCard(it)
+	return &c, err
+}
+
+// cardUpdate encodes a planned card change, conditioned on the card being
+// active at the version read.
+func (s *Store) cardUpdate(shopID string, ch gc.CardChange, fail error) action {
+	return s.update(keyCard(shopID, ch.CardID),
 		"SET #status = :status, balance = :balance, version = :next",
 		"#status = :active AND version = :v",
 		map[string]string{"#status": "status"},
-		item{":status": avS(string(status)), ":balance": avN(balance), ":next": avN(c.version + 1),
-			":active": avS(string(gc.CardActive)), ":v": avN(c.version)},
+		item{":status": avS(string(ch.Status)), ":balance": avN(ch.Balance), ":next": avN(ch.Version + 1),
+			":active": avS(string(gc.CardActive)), ":v": avN(ch.Version)},
 		fail)
 }
 
@@ -110,7 +110,7 @@ func (s *Store) Redeem(ctx context.Context, a gc.Actor, idemKey, customerID, cod
 		return gc.Redemption{}, err
 	}
 	if !gc.ValidID("cus", customerID) {
-		return gc.Redemption{}, errCustomerNotFound
+		return gc.Redemption{}, gc.ErrCustomerNotFound
 	}
 	// The request fingerprint holds the card id, never the code.
 	input := struct{ CustomerID, CardID string }{customerID, cardID}
@@ -130,41 +130,28 @@ func (s *Store) Redeem(ctx context.Context, a gc.Actor, idemKey, customerID, cod
 			if err := s.checkLimits(limits, items[2:]); err != nil {
 				return p, err
 			}
-			if items[0] == nil {
-				return p, errCardUnavailable
-			}
-			card, err := decodeCard(items[0])
+			card, err := cardFrom(items[0])
 			if err != nil {
 				return p, err
 			}
-			if card.Status != gc.CardActive || card.Balance <= 0 {
-				return p, errCardUnavailable
-			}
-			tx, err := s.newTx(a, gc.TxRedemption, idemKey)
+			st, err := s.stamp(a, idemKey)
 			if err != nil {
 				return p, err
 			}
-			tx.CustomerID, tx.OrderID = cust.ID, card.OrderID
-			custAct, custPosting, err := s.moveBalance(a.ShopID, cust, card.Currency, card.Balance)
+			rp, err := gc.PlanRedemption(st, cust, card)
 			if err != nil {
 				return p, err
 			}
-			zero := int64(0)
-			tx.Postings = []gc.Posting{
-				{Account: gc.CardAccount(card.ID), Currency: card.Currency, Amount: -card.Balance, BalanceAfter: &zero, Version: card.version + 1},
-				custPosting,
-			}
-			txAct, err := s.putTx(a.ShopID, tx)
+			txAct, err := s.putTx(a.ShopID, rp.Tx)
 			if err != nil {
 				return p, err
 			}
-			p.acts = []action{s.setCard(a.ShopID, card, gc.CardRedeemed, 0, errCardUnavailable), custAct, txAct}
-			p.result = gc.Redemption{CardID: card.ID, Last4: card.Last4, Currency: card.Currency, Amount: card.Balance,
-				Balance: *custPosting.BalanceAfter, TransactionID: tx.ID}
+			p.acts = []action{s.cardUpdate(a.ShopID, rp.Card, gc.ErrCardUnavailable), s.balanceUpdate(a.ShopID, rp.Change), txAct}
+			p.result = rp.Result
 			return p, nil
 		},
 	})
-	if errors.Is(err, errCardUnavailable) {
+	if errors.Is(err, gc.ErrCardUnavailable) {
 		if cerr := s.countFailure(ctx, limits); cerr != nil {
 			return r, cerr
 		}
@@ -197,7 +184,7 @@ func (s *Store) CheckCard(ctx context.Context, shopID, code, clientRef string) (
 		if cerr := s.countFailure(ctx, limits); cerr != nil {
 			return gc.GiftCard{}, cerr
 		}
-		return gc.GiftCard{}, errCardUnavailable
+		return gc.GiftCard{}, gc.ErrCardUnavailable
 	}
 	r, err := decodeCard(items[0])
 	return r.GiftCard, err
@@ -206,49 +193,42 @@ func (s *Store) CheckCard(ctx context.Context, shopID, code, clientRef string) (
 // Card returns a card by id.
 func (s *Store) Card(ctx context.Context, shopID, cardID string) (gc.GiftCard, error) {
 	if !ValidCardID(cardID) {
-		return gc.GiftCard{}, errCardNotFound
+		return gc.GiftCard{}, gc.ErrCardNotFound
 	}
 	it, err := s.getOne(ctx, keyCard(shopID, cardID))
 	if err != nil {
 		return gc.GiftCard{}, fmt.Errorf("get card: %w", err)
 	}
 	if it == nil {
-		return gc.GiftCard{}, errCardNotFound
+		return gc.GiftCard{}, gc.ErrCardNotFound
 	}
 	r, err := decodeCard(it)
 	return r.GiftCard, err
 }
 
-var errCardNotFound = gc.Errorf(gc.ENOTFOUND, "gift card not found")
-
 // DisableCard disables an active card. Its balance stays on the card
 // account (the liability is not released), but it can no longer be redeemed.
 func (s *Store) DisableCard(ctx context.Context, a gc.Actor, idemKey, cardID string) (gc.GiftCard, error) {
 	if !ValidCardID(cardID) {
-		return gc.GiftCard{}, errCardNotFound
+		return gc.GiftCard{}, gc.ErrCardNotFound
 	}
 	return mutate(ctx, s, mutation[gc.GiftCard]{
 		actor: a, op: "disable_card", idemKey: idemKey, input: cardID,
 		keys: []key{keyCard(a.ShopID, cardID)},
 		build: func(items []item) (plan[gc.GiftCard], error) {
 			var p plan[gc.GiftCard]
-			if items[0] == nil {
-				return p, errCardNotFound
-			}
-			card, err := decodeCard(items[0])
+			card, err := cardFrom(items[0])
 			if err != nil {
 				return p, err
 			}
-			switch card.Status {
-			case gc.CardDisabled:
-				p.result = card.GiftCard
-				return p, nil
-			case gc.CardRedeemed:
-				return p, gc.Errorf(gc.ECONFLICT, "the gift card was already redeemed")
+			out, ch, err := gc.PlanDisable(card)
+			if err != nil {
+				return p, err
 			}
-			p.acts = []action{s.setCard(a.ShopID, card, gc.CardDisabled, card.Balance, nil)}
-			card.Status = gc.CardDisabled
-			p.result = card.GiftCard
+			if ch != nil {
+				p.acts = []action{s.cardUpdate(a.ShopID, *ch, nil)}
+			}
+			p.result = out
 			return p, nil
 		},
 	})

@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	gc "github.com/giftcredit/giftcredit/internal/giftcredit"
-	"github.com/giftcredit/giftcredit/internal/money"
 )
 
 // Customer items keep each currency's balance in a top-level attribute
@@ -30,21 +29,14 @@ func customerItem(shopID string, c gc.Customer, emailKey string) item {
 	return it
 }
 
-// customerRecord is a customer as read, with the version its next update
-// must be conditioned on.
-type customerRecord struct {
-	gc.Customer
-	version int64
-}
-
-func decodeCustomer(it item) (customerRecord, error) {
-	var r customerRecord
+func decodeCustomer(it item) (gc.CustomerState, error) {
+	var r gc.CustomerState
 	var err error
 	r.ID, r.Email, r.Name = it.s("id"), it.s("email"), it.s("name")
 	if r.CreatedAt, err = it.t("createdAt"); err != nil {
 		return r, err
 	}
-	if r.version, err = it.n("version"); err != nil {
+	if r.Version, err = it.n("version"); err != nil {
 		return r, err
 	}
 	r.Balances = []gc.Balance{}
@@ -61,34 +53,15 @@ func decodeCustomer(it item) (customerRecord, error) {
 	return r, nil
 }
 
-// moveBalance plans a change of delta to a customer's balance in cur: the
-// update action (conditioned on the version read) and the posting, with the
-// balance after. A result below zero is EINSUFFICIENTFUNDS.
-func (s *Store) moveBalance(shopID string, c customerRecord, cur string, delta int64) (action, gc.Posting, error) {
-	after, err := money.AddInt64(c.BalanceOf(cur), delta)
-	if err != nil {
-		return action{}, gc.Posting{}, gc.Invalid("amount", "the balance would overflow")
-	}
-	if after < 0 {
-		return action{}, gc.Posting{}, gc.Errorf(gc.EINSUFFICIENTFUNDS, "the customer's %s credit is %s", cur, fmtMinor(c.BalanceOf(cur), cur))
-	}
-	v := c.version + 1
-	act := s.update(keyCustomer(shopID, c.ID),
+// balanceUpdate encodes a planned balance change: the new balance,
+// conditioned on the version the planner read.
+func (s *Store) balanceUpdate(shopID string, ch gc.BalanceChange) action {
+	return s.update(keyCustomer(shopID, ch.CustomerID),
 		"SET #bal = :bal, version = :next",
 		"version = :v",
-		map[string]string{"#bal": balancePrefix + cur},
-		item{":bal": avN(after), ":next": avN(v), ":v": avN(c.version)},
+		map[string]string{"#bal": balancePrefix + ch.Currency},
+		item{":bal": avN(ch.After), ":next": avN(ch.Version + 1), ":v": avN(ch.Version)},
 		nil)
-	p := gc.Posting{Account: gc.CustomerAccount(c.ID), Currency: cur, Amount: delta, BalanceAfter: &after, Version: v}
-	return act, p, nil
-}
-
-func fmtMinor(amount int64, cur string) string {
-	m, err := money.New(amount, cur)
-	if err != nil {
-		return fmt.Sprintf("%d %s", amount, cur)
-	}
-	return m.String()
 }
 
 // CreateCustomer creates a customer with a unique (case-insensitive) email.
@@ -104,7 +77,7 @@ func (s *Store) CreateCustomer(ctx context.Context, a gc.Actor, idemKey string, 
 			if err != nil {
 				return plan[gc.Customer]{}, err
 			}
-			c := gc.Customer{ID: id, Email: in.Email, Name: in.Name, CreatedAt: s.now().UTC(), Balances: []gc.Balance{}}
+			c := gc.NewCustomerRecord(in, id, s.now())
 			lock := keyEmail(a.ShopID, emailKey).av()
 			lock["customerId"] = avS(id)
 			return plan[gc.Customer]{result: c, acts: []action{
@@ -131,21 +104,19 @@ func (s *Store) Customer(ctx context.Context, shopID, customerID string) (gc.Cus
 	return r.Customer, err
 }
 
-func (s *Store) customer(ctx context.Context, shopID, customerID string) (customerRecord, error) {
+func (s *Store) customer(ctx context.Context, shopID, customerID string) (gc.CustomerState, error) {
 	if !gc.ValidID("cus", customerID) {
-		return customerRecord{}, errCustomerNotFound
+		return gc.CustomerState{}, gc.ErrCustomerNotFound
 	}
 	it, err := s.getOne(ctx, keyCustomer(shopID, customerID))
 	if err != nil {
-		return customerRecord{}, fmt.Errorf("get customer: %w", err)
+		return gc.CustomerState{}, fmt.Errorf("get customer: %w", err)
 	}
 	if it == nil {
-		return customerRecord{}, errCustomerNotFound
+		return gc.CustomerState{}, gc.ErrCustomerNotFound
 	}
 	return decodeCustomer(it)
 }
-
-var errCustomerNotFound = gc.Errorf(gc.ENOTFOUND, "customer not found")
 
 // CustomerByEmail finds a customer by email, case-insensitively.
 func (s *Store) CustomerByEmail(ctx context.Context, shopID, email string) (gc.Customer, error) {
@@ -158,15 +129,15 @@ func (s *Store) CustomerByEmail(ctx context.Context, shopID, email string) (gc.C
 		return gc.Customer{}, fmt.Errorf("find customer by email: %w", err)
 	}
 	if lock == nil {
-		return gc.Customer{}, errCustomerNotFound
+		return gc.Customer{}, gc.ErrCustomerNotFound
 	}
 	return s.Customer(ctx, shopID, lock.s("customerId"))
 }
 
 // customerFrom decodes the customer read by a mutation, or ENOTFOUND.
-func customerFrom(it item) (customerRecord, error) {
+func customerFrom(it item) (gc.CustomerState, error) {
 	if it == nil {
-		return customerRecord{}, errCustomerNotFound
+		return gc.CustomerState{}, gc.ErrCustomerNotFound
 	}
 	return decodeCustomer(it)
 }

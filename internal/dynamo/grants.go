@@ -47,7 +47,7 @@ const promotionActor = "promotion-run"
 func (s *Store) Grant(ctx context.Context, r gc.GrantRequest) (gc.GrantOutcome, error) {
 	shopID, c := r.Shop.ID, r.Candidate
 	if !gc.ValidID("pro", r.Promotion.ID) {
-		return gc.GrantOutcome{}, errPromotionNotFound
+		return gc.GrantOutcome{}, gc.ErrPromotionNotFound
 	}
 	if len(c.Cards) == 0 || len(c.Cards) > gc.MaxGiftCards {
 		return gc.GrantOutcome{}, fmt.Errorf("grant: candidate %s has %d cards", c.OrderID, len(c.Cards))
@@ -66,55 +66,61 @@ func (s *Store) Grant(ctx context.Context, r gc.GrantRequest) (gc.GrantOutcome, 
 		actor: gc.System(shopID, promotionActor), op: "promotion_grant", keys: keys,
 		build: func(items []item) (plan[gc.GrantOutcome], error) {
 			var pl plan[gc.GrantOutcome]
-			if g := items[0]; g != nil {
-				pl.result, err = grantOutcome(g, r.RunID)
-				return pl, err
-			}
-			if items[1] == nil {
-				return pl, errPromotionNotFound
-			}
-			p, err := decodePromotion(items[1])
+			state, err := s.grantState(c, items)
 			if err != nil {
 				return pl, err
 			}
-			if p.Status != gc.PromotionActive {
-				return pl, gc.ErrPromotionNotActive
-			}
-			if items[2] == nil {
-				pl.result = gc.GrantOutcome{Skip: gc.SkipNoCustomer}
-				return pl, nil
-			}
-			cust, err := decodeCustomer(items[2])
+			st, err := s.stamp(gc.System(shopID, promotionActor), gc.GrantIdempotencyKey(r.Promotion.ID, gk))
 			if err != nil {
 				return pl, err
 			}
-			pl.result.CustomerID = cust.ID
-			status := map[string]gc.CardStatus{}
-			for i, card := range c.Cards {
-				if it := items[4+i]; it != nil {
-					status[card.ID] = gc.CardStatus(it.s("status"))
-				}
-			}
-			if reason := p.Qualifies(c, status); reason != "" {
-				pl.result.Skip = reason
-				return pl, nil
-			}
-			granted, err := item(items[3]).nOr("granted", 0)
-			if err != nil {
+			gp, err := gc.PlanGrant(st, r, state)
+			if err != nil || !gp.Outcome.Granted || state.Existing != nil {
+				pl.result = gp.Outcome
 				return pl, err
 			}
-			if granted >= p.PerCustomerLimit {
-				pl.result.Skip = gc.SkipCustomerLimit
-				return pl, nil
-			}
-			if p.BudgetRemaining != nil && *p.BudgetRemaining < p.CreditAmount {
-				pl.result.Skip = gc.SkipBudgetExhausted
-				return pl, nil
-			}
-			pl.acts, pl.result, err = s.planGrant(r, p, cust, gk, status)
+			pl.acts, err = s.grantWrites(r, *state.Promotion, *state.Customer, gk, state.CardStatus, gp)
+			pl.result = gp.Outcome
 			return pl, err
 		},
 	})
+}
+
+// grantState decodes what a grant read: the grant record, the promotion,
+// the customer, the customer's count and the candidate's cards.
+func (s *Store) grantState(c gc.GrantCandidate, items []item) (gc.GrantState, error) {
+	var st gc.GrantState
+	if g := items[0]; g != nil {
+		amount, err := g.n("amount")
+		if err != nil {
+			return st, err
+		}
+		st.Existing = &gc.GrantRecord{RunID: g.s("runId"), CustomerID: g.s("customerId"), Amount: amount, TransactionID: g.s("transactionId")}
+		return st, nil
+	}
+	if items[1] != nil {
+		p, err := decodePromotion(items[1])
+		if err != nil {
+			return st, err
+		}
+		st.Promotion = &p
+	}
+	if items[2] != nil {
+		cust, err := decodeCustomer(items[2])
+		if err != nil {
+			return st, err
+		}
+		st.Customer = &cust
+	}
+	st.CardStatus = map[string]gc.CardStatus{}
+	for i, card := range c.Cards {
+		if it := items[4+i]; it != nil {
+			st.CardStatus[card.ID] = gc.CardStatus(it.s("status"))
+		}
+	}
+	var err error
+	st.Granted, err = item(items[3]).nOr("granted", 0)
+	return st, err
 }
 
 // grantCustomer returns the candidate's customer: the order's, or for a
@@ -134,38 +140,13 @@ func (s *Store) grantCustomer(ctx context.Context, shopID string, c gc.GrantCand
 	return lock.s("customerId"), nil
 }
 
-// grantOutcome reports an existing grant: granted again for the run that
-// wrote it (a retried batch counts the same), already granted for others.
-func grantOutcome(g item, runID string) (gc.GrantOutcome, error) {
-	out := gc.GrantOutcome{CustomerID: g.s("customerId")}
-	if g.s("runId") != runID {
-		out.Skip = gc.SkipAlreadyGranted
-		return out, nil
-	}
-	amount, err := g.n("amount")
-	if err != nil {
-		return out, err
-	}
-	out.Granted, out.Amount, out.TransactionID = true, amount, g.s("transactionId")
-	return out, nil
-}
-
-// planGrant plans the writes of a grant that every read allows.
-func (s *Store) planGrant(r gc.GrantRequest, p gc.Promotion, cust customerRecord, gk string, status map[string]gc.CardStatus) ([]action, gc.GrantOutcome, error) {
-	shopID, c := r.Shop.ID, r.Candidate
-	tx, err := s.newTx(gc.System(shopID, promotionActor), gc.TxPromotionGrant, "grant:"+p.ID+":"+gk)
-	if err != nil {
-		return nil, gc.GrantOutcome{}, err
-	}
-	tx.CustomerID, tx.OrderID, tx.Reference = cust.ID, c.OrderID, truncate("Promotion: "+p.Name, gc.MaxReferenceLen)
-	custAct, posting, err := s.moveBalance(shopID, cust, p.Currency, p.CreditAmount)
-	if err != nil {
-		return nil, gc.GrantOutcome{}, err
-	}
-	tx.Postings = []gc.Posting{{Account: gc.AccountPromotionExpense, Currency: p.Currency, Amount: -p.CreditAmount}, posting}
+// grantWrites encodes a grant that PlanGrant decided.
+func (s *Store) grantWrites(r gc.GrantRequest, p gc.Promotion, cust gc.CustomerState, gk string, status map[string]gc.CardStatus, gp gc.GrantPlan) ([]action, error) {
+	shopID, c, tx := r.Shop.ID, r.Candidate, *gp.Tx
+	custAct := s.balanceUpdate(shopID, *gp.Change)
 	txAct, err := s.putTx(shopID, tx)
 	if err != nil {
-		return nil, gc.GrantOutcome{}, err
+		return nil, err
 	}
 	now := tx.CreatedAt
 
@@ -198,14 +179,14 @@ func (s *Store) planGrant(r gc.GrantRequest, p gc.Promotion, cust customerRecord
 
 	notice, err := gc.PromotionCreditEmail(r.Shop, p, cust.Customer, s.sender)
 	if err != nil {
-		return nil, gc.GrantOutcome{}, fmt.Errorf("grant: compose notice: %w", err)
+		return nil, fmt.Errorf("grant: compose notice: %w", err)
 	}
 	if notice.ID, err = s.ids.New("msg"); err != nil {
-		return nil, gc.GrantOutcome{}, err
+		return nil, err
 	}
 	noticeAct, err := s.outboxPut(shopID, notice, now)
 	if err != nil {
-		return nil, gc.GrantOutcome{}, err
+		return nil, err
 	}
 
 	// The grant record goes first: when several conditions fail at once,
@@ -221,8 +202,7 @@ func (s *Store) planGrant(r gc.GrantRequest, p gc.Promotion, cust customerRecord
 	if r.Waiting {
 		acts = append(acts, s.resolveWaiting(shopID, p.ID, gk))
 	}
-	out := gc.GrantOutcome{Granted: true, CustomerID: cust.ID, Amount: p.CreditAmount, TransactionID: tx.ID}
-	return acts, out, nil
+	return acts, nil
 }
 
 // check plans a condition check on an item that the transaction does not
@@ -232,15 +212,4 @@ func (s *Store) check(k key, cond string, names map[string]string, vals item) ac
 		TableName: aws.String(s.table), Key: k.av(), ConditionExpression: aws.String(cond),
 		ExpressionAttributeNames: names, ExpressionAttributeValues: vals,
 	}}}
-}
-
-// truncate shortens s to at most n bytes without splitting a character.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && s[n]&0xC0 == 0x80 {
-		n--
-	}
-	return s[:n]
 }

@@ -3,25 +3,19 @@ package dynamo
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	gc "github.com/giftcredit/giftcredit/internal/giftcredit"
-	"github.com/giftcredit/giftcredit/internal/money"
 )
 
-// PlaceOrder places an order in one TransactWriteItems: the order, its gift
-// cards, the customer's balance (credit applied to goods), the ledger
+// PlaceOrder places an order in one TransactWriteItems (gc.PlanOrder
+// decides): the order, its gift cards, the customer's balance, the ledger
 // transaction, an outbox record per email and the idempotency record. The
 // emails come back in the result for the caller to send right away.
 func (s *Store) PlaceOrder(ctx context.Context, a gc.Actor, idemKey string, in gc.NewOrder) (gc.PlacedOrder, error) {
-	cardsTotal, goodsTotal, err := in.Validate()
-	if err != nil {
+	if _, _, err := in.Validate(); err != nil {
 		return gc.PlacedOrder{}, err
-	}
-	if _, err := money.LookupCurrency(in.Currency); err != nil {
-		return gc.PlacedOrder{}, gc.Invalid("currency", "currency must be an ISO 4217 code such as USD")
 	}
 	if len(in.GiftCards) > 0 && s.keyring == nil {
 		return gc.PlacedOrder{}, fmt.Errorf("place order: no keyring configured to issue gift cards")
@@ -29,7 +23,7 @@ func (s *Store) PlaceOrder(ctx context.Context, a gc.Actor, idemKey string, in g
 	keys := []key{keyShop(a.ShopID)}
 	if in.CustomerID != "" {
 		if !gc.ValidID("cus", in.CustomerID) {
-			return gc.PlacedOrder{}, errCustomerNotFound
+			return gc.PlacedOrder{}, gc.ErrCustomerNotFound
 		}
 		keys = append(keys, keyCustomer(a.ShopID, in.CustomerID))
 	}
@@ -44,74 +38,47 @@ func (s *Store) PlaceOrder(ctx context.Context, a gc.Actor, idemKey string, in g
 			if err != nil {
 				return p, err
 			}
-			if !shop.AllowsTender(a.Role, in.PaymentMethod) {
-				return p, gc.Errorf(gc.EFORBIDDEN, "paymentMethod %s needs an admin key: a shop key may pay with card%s", in.PaymentMethod, tenderList(shop.ShopTenders))
+			var cust *gc.CustomerState
+			if in.CustomerID != "" && items[1] != nil {
+				c, err := decodeCustomer(items[1])
+				if err != nil {
+					return p, err
+				}
+				cust = &c
 			}
 			orderID, err := s.ids.New("ord")
 			if err != nil {
 				return p, err
 			}
-			tx, err := s.newTx(a, gc.TxOrder, idemKey)
+			st, err := s.stamp(a, idemKey)
 			if err != nil {
 				return p, err
 			}
-			now := tx.CreatedAt
-			o := gc.Order{
-				ID: orderID, CustomerID: in.CustomerID, BillingName: in.BillingName, BillingEmail: in.BillingEmail,
-				PaymentMethod: in.PaymentMethod, Currency: in.Currency, Goods: in.Goods,
-				GiftCardTotal: cardsTotal, GoodsTotal: goodsTotal, Total: cardsTotal + goodsTotal,
-				TransactionID: tx.ID, CreatedAt: now,
-			}
-			if o.Goods == nil {
-				o.Goods = []gc.OrderLine{}
-			}
-			tx.OrderID, tx.CustomerID = orderID, in.CustomerID
-			var acts []action
-			if in.CustomerID != "" {
-				cust, err := customerFrom(items[1])
-				if err != nil {
-					return p, err
-				}
-				// Credit pays only for goods, never for gift cards.
-				if in.WantsCredit() {
-					o.CreditApplied = min(cust.BalanceOf(in.Currency), goodsTotal)
-				}
-				if o.CreditApplied > 0 {
-					act, posting, err := s.moveBalance(a.ShopID, cust, in.Currency, -o.CreditApplied)
-					if err != nil {
-						return p, err
-					}
-					acts = append(acts, act)
-					tx.Postings = append(tx.Postings, posting)
-				}
-			}
-			if o.AmountDue, err = money.SubInt64(o.Total, o.CreditApplied); err != nil {
-				return p, fmt.Errorf("place order: amount due: %w", err)
-			}
-			if o.AmountDue > 0 {
-				tx.Postings = append(tx.Postings, gc.Posting{Account: gc.FundingAccount(in.PaymentMethod), Currency: in.Currency, Amount: -o.AmountDue})
-			}
-			if goodsTotal > 0 {
-				tx.Postings = append(tx.Postings, gc.Posting{Account: gc.AccountSales, Currency: in.Currency, Amount: goodsTotal})
-			}
-			o.GiftCards = make([]gc.OrderCard, 0, len(in.GiftCards))
-			for _, nc := range in.GiftCards {
+			codes := make([]gc.IssuedCode, len(in.GiftCards))
+			for i := range codes {
 				code, err := s.codes.New()
 				if err != nil {
 					return p, fmt.Errorf("place order: new code: %w", err)
 				}
-				cardID, err := s.cardID(a.ShopID, code)
+				id, err := s.cardID(a.ShopID, code)
 				if err != nil {
 					return p, err
 				}
-				card := gc.GiftCard{ID: cardID, Last4: code.Last4(), Currency: in.Currency, InitialAmount: nc.Amount,
-					Balance: nc.Amount, Status: gc.CardActive, OrderID: orderID, RecipientEmail: nc.RecipientEmail, CreatedAt: now}
+				codes[i] = gc.IssuedCode{CardID: id, Display: code.Display(), Last4: code.Last4()}
+			}
+			op, err := gc.PlanOrder(st, in, shop, cust, orderID, codes)
+			if err != nil {
+				return p, err
+			}
+			o, tx, now := op.Order, op.Tx, op.Tx.CreatedAt
+			var acts []action
+			if op.Change != nil {
+				acts = append(acts, s.balanceUpdate(a.ShopID, *op.Change))
+			}
+			for _, card := range op.Cards {
 				// A code collision (2^-80 per pair) or a replayed random
 				// source fails this condition; retrying draws a new code.
 				acts = append(acts, s.putNew(cardItem(a.ShopID, card), nil))
-				bal := nc.Amount
-				tx.Postings = append(tx.Postings, gc.Posting{Account: gc.CardAccount(cardID), Currency: in.Currency, Amount: nc.Amount, BalanceAfter: &bal, Version: 1})
-				o.GiftCards = append(o.GiftCards, gc.OrderCard{ID: cardID, Code: code.Display(), Last4: card.Last4, Amount: nc.Amount, RecipientEmail: nc.RecipientEmail})
 			}
 			txAct, err := s.putTx(a.ShopID, tx)
 			if err != nil {
@@ -140,13 +107,6 @@ func (s *Store) PlaceOrder(ctx context.Context, a gc.Actor, idemKey string, in g
 			return p, nil
 		},
 	})
-}
-
-func tenderList(ts []string) string {
-	if len(ts) == 0 {
-		return ""
-	}
-	return " or " + strings.Join(ts, ", ")
 }
 
 func orderItem(shopID string, o gc.Order) item {

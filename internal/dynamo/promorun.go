@@ -183,7 +183,7 @@ func updateExpr(set []string, add []string) string {
 // StartRun returns the promotion's run in progress or starts the next one.
 func (s *Store) StartRun(ctx context.Context, shopID, promoID string, until time.Time) (gc.PromotionRun, bool, error) {
 	if !gc.ValidID("pro", promoID) {
-		return gc.PromotionRun{}, false, errPromotionNotFound
+		return gc.PromotionRun{}, false, gc.ErrPromotionNotFound
 	}
 	for attempt := 1; ; attempt++ {
 		pit, err := s.getOne(ctx, keyPromotion(shopID, promoID))
@@ -191,7 +191,7 @@ func (s *Store) StartRun(ctx context.Context, shopID, promoID string, until time
 			return gc.PromotionRun{}, false, fmt.Errorf("start run: %w", err)
 		}
 		if pit == nil {
-			return gc.PromotionRun{}, false, errPromotionNotFound
+			return gc.PromotionRun{}, false, gc.ErrPromotionNotFound
 		}
 		if pit.s(attrRunStatus) == string(gc.RunRunning) {
 			r, err := s.Run(ctx, shopID, promoID, pit.s(attrRunID))
@@ -334,7 +334,7 @@ func (s *Store) PromotionRunHistory(ctx context.Context, shopID, promoID string,
 		return gc.PromotionRunPage{}, err
 	}
 	if !gc.ValidID("pro", promoID) {
-		return gc.PromotionRunPage{}, errPromotionNotFound
+		return gc.PromotionRunPage{}, gc.ErrPromotionNotFound
 	}
 	partition := keyPromotion(shopID, promoID).pk
 	in := &dynamodb.QueryInput{

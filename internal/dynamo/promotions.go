@@ -74,9 +74,6 @@ func (s *Store) CreatePromotion(ctx context.Context, a gc.Actor, idemKey string,
 	if err := in.Validate(); err != nil {
 		return gc.Promotion{}, err
 	}
-	if err := checkCurrency(in.Currency); err != nil {
-		return gc.Promotion{}, err
-	}
 	return mutate(ctx, s, mutation[gc.Promotion]{
 		actor: a, op: "create_promotion", idemKey: idemKey, input: in,
 		build: func([]item) (plan[gc.Promotion], error) {
@@ -99,19 +96,17 @@ func (s *Store) CreatePromotion(ctx context.Context, a gc.Actor, idemKey string,
 // Promotion returns one promotion.
 func (s *Store) Promotion(ctx context.Context, shopID, id string) (gc.Promotion, error) {
 	if !gc.ValidID("pro", id) {
-		return gc.Promotion{}, errPromotionNotFound
+		return gc.Promotion{}, gc.ErrPromotionNotFound
 	}
 	it, err := s.getOne(ctx, keyPromotion(shopID, id))
 	if err != nil {
 		return gc.Promotion{}, fmt.Errorf("get promotion: %w", err)
 	}
 	if it == nil {
-		return gc.Promotion{}, errPromotionNotFound
+		return gc.Promotion{}, gc.ErrPromotionNotFound
 	}
 	return decodePromotion(it)
 }
-
-var errPromotionNotFound = gc.Errorf(gc.ENOTFOUND, "promotion not found")
 
 // ListPromotions lists a shop's promotions, newest first (ids sort by time).
 func (s *Store) ListPromotions(ctx context.Context, shopID string, pr gc.PageRequest) (gc.PromotionPage, error) {
@@ -154,7 +149,7 @@ func (s *Store) ListPromotions(ctx context.Context, shopID string, pr gc.PageReq
 // SetPromotionStatus pauses or resumes a promotion.
 func (s *Store) SetPromotionStatus(ctx context.Context, a gc.Actor, idemKey, id string, status gc.PromotionStatus) (gc.Promotion, error) {
 	if !gc.ValidID("pro", id) {
-		return gc.Promotion{}, errPromotionNotFound
+		return gc.Promotion{}, gc.ErrPromotionNotFound
 	}
 	return mutate(ctx, s, mutation[gc.Promotion]{
 		actor: a, op: "set_promotion_status", idemKey: idemKey, input: []string{id, string(status)},
@@ -162,7 +157,7 @@ func (s *Store) SetPromotionStatus(ctx context.Context, a gc.Actor, idemKey, id 
 		build: func(items []item) (plan[gc.Promotion], error) {
 			var p plan[gc.Promotion]
 			if items[0] == nil {
-				return p, errPromotionNotFound
+				return p, gc.ErrPromotionNotFound
 			}
 			promo, err := decodePromotion(items[0])
 			if err != nil {
@@ -174,7 +169,7 @@ func (s *Store) SetPromotionStatus(ctx context.Context, a gc.Actor, idemKey, id 
 			}
 			p.result.Status = status
 			p.acts = []action{s.update(keyPromotion(a.ShopID, id), "SET #status = :s", "attribute_exists(PK)",
-				map[string]string{"#status": "status"}, item{":s": avS(string(status))}, errPromotionNotFound)}
+				map[string]string{"#status": "status"}, item{":s": avS(string(status))}, gc.ErrPromotionNotFound)}
 			return p, nil
 		},
 	})

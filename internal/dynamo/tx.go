@@ -8,13 +8,13 @@ import (
 	gc "github.com/giftcredit/giftcredit/internal/giftcredit"
 )
 
-// newTx starts a transaction record for actor a.
-func (s *Store) newTx(a gc.Actor, kind gc.TxKind, idemKey string) (gc.Transaction, error) {
+// stamp draws a new transaction id and reads the clock for a planner.
+func (s *Store) stamp(a gc.Actor, idemKey string) (gc.Stamp, error) {
 	id, err := s.ids.New("txn")
 	if err != nil {
-		return gc.Transaction{}, err
+		return gc.Stamp{}, err
 	}
-	return gc.Transaction{ID: id, Kind: kind, Actor: a, IdempotencyKey: idemKey, CreatedAt: s.now().UTC()}, nil
+	return gc.Stamp{TxID: id, Actor: a, IdempotencyKey: idemKey, At: s.now().UTC()}, nil
 }
 
 // putTx validates a transaction and returns the action that appends it.

@@ -154,8 +154,8 @@ func (in NewOrder) WantsCredit() bool {
 	return in.CustomerID != "" && (in.ApplyCredit == nil || *in.ApplyCredit)
 }
 
-// Validate checks the order (currency is checked by the caller with the
-// currency table) and returns the gift-card and goods totals.
+// Validate checks the order, its currency last, and returns the gift-card
+// and goods totals.
 func (in NewOrder) Validate() (cards, goods int64, err error) {
 	if err := ValidateText("billingName", in.BillingName, true, MaxNameLen); err != nil {
 		return 0, 0, err
@@ -212,7 +212,18 @@ func (in NewOrder) Validate() (cards, goods int64, err error) {
 	if _, err := sumWithin("giftCards", "order total", cards, goods); err != nil {
 		return 0, 0, err
 	}
+	if err := ValidateCurrency(in.Currency); err != nil {
+		return 0, 0, err
+	}
 	return cards, goods, nil
+}
+
+// ValidateCurrency checks an ISO 4217 code against the currency table.
+func ValidateCurrency(cur string) error {
+	if _, err := money.LookupCurrency(cur); err != nil {
+		return Invalid("currency", "currency must be an ISO 4217 code such as USD")
+	}
+	return nil
 }
 
 // sumWithin adds two amounts with overflow checking and holds the sum to
@@ -236,7 +247,7 @@ type DirectCredit struct {
 	Reference   string `json:"reference,omitempty"`
 }
 
-// Validate checks the input (currency is checked by the caller).
+// Validate checks the input, its currency last.
 func (in DirectCredit) Validate() error {
 	if err := ValidateAmount("amount", in.Amount); err != nil {
 		return err
@@ -244,7 +255,10 @@ func (in DirectCredit) Validate() error {
 	if err := ValidatePaymentType("paymentType", in.PaymentType); err != nil {
 		return err
 	}
-	return ValidateText("reference", in.Reference, false, MaxReferenceLen)
+	if err := ValidateText("reference", in.Reference, false, MaxReferenceLen); err != nil {
+		return err
+	}
+	return ValidateCurrency(in.Currency)
 }
 
 // CreditApplication is the input to spend a customer's credit on an order
@@ -256,12 +270,15 @@ type CreditApplication struct {
 	Currency   string `json:"currency"`
 }
 
-// Validate checks the input (currency is checked by the caller).
+// Validate checks the input, its currency last.
 func (in CreditApplication) Validate() error {
 	if err := ValidateText("orderRef", in.OrderRef, true, MaxOrderRefLen); err != nil {
 		return err
 	}
-	return ValidateAmount("amountDue", in.AmountDue)
+	if err := ValidateAmount("amountDue", in.AmountDue); err != nil {
+		return err
+	}
+	return ValidateCurrency(in.Currency)
 }
 
 // AppliedCredit is the result of a credit application.

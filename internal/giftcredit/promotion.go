@@ -51,8 +51,8 @@ type NewPromotion struct {
 	Budget            *int64    `json:"budget,omitempty"`
 }
 
-// Validate checks the input (currency is checked by the caller) and
-// applies defaults: per order, one grant per customer.
+// Validate checks the input, its currency last, and applies defaults: per
+// order, one grant per customer.
 func (in *NewPromotion) Validate() error {
 	if err := ValidateText("name", in.Name, true, MaxNameLen); err != nil {
 		return err
@@ -90,7 +90,7 @@ func (in *NewPromotion) Validate() error {
 			return err
 		}
 	}
-	return nil
+	return ValidateCurrency(in.Currency)
 }
 
 // PromotionPage is one page of promotions.
