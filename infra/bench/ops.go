@@ -8,6 +8,7 @@ import (
 
 	"github.com/giftcredit/giftcredit/internal/apigw"
 	gc "github.com/giftcredit/giftcredit/internal/giftcredit"
+	"github.com/giftcredit/giftcredit/internal/promotion"
 )
 
 // Op is one ledger mutation as a user (through its API handler) or the
@@ -198,11 +199,11 @@ func Grant(guest bool) Op {
 			if err != nil {
 				return nil, err
 			}
-			cands, _ := p.Candidates(o)
+			cands, _ := promotion.Candidates(p, o)
 			if len(cands) != 1 {
 				return nil, fmt.Errorf("grant: order %s makes %d candidates", o.ID, len(cands))
 			}
-			req := gc.GrantRequest{Shop: l.Shop, Promotion: p, RunID: runID, Candidate: cands[0]}
+			req := promotion.GrantRequest{Shop: l.Shop, Promotion: p, RunID: runID, Candidate: cands[0]}
 			return func(ctx context.Context) error {
 				out, err := l.Store.Grant(ctx, req)
 				if err != nil {

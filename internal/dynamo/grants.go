@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	gc "github.com/giftcredit/giftcredit/internal/giftcredit"
+	"github.com/giftcredit/giftcredit/internal/promotion"
 )
 
 // A promotion grant is one TransactWriteItems:
@@ -44,37 +45,37 @@ func keyPromoCustomer(shopID, promoID, customerID string) key {
 const promotionActor = "promotion-run"
 
 // Grant grants one candidate's credit, at most once per grant key.
-func (s *Store) Grant(ctx context.Context, r gc.GrantRequest) (gc.GrantOutcome, error) {
+func (s *Store) Grant(ctx context.Context, r promotion.GrantRequest) (promotion.GrantOutcome, error) {
 	shopID, c := r.Shop.ID, r.Candidate
 	if !gc.ValidID("pro", r.Promotion.ID) {
-		return gc.GrantOutcome{}, gc.ErrPromotionNotFound
+		return promotion.GrantOutcome{}, gc.ErrPromotionNotFound
 	}
 	if len(c.Cards) == 0 || len(c.Cards) > gc.MaxGiftCards {
-		return gc.GrantOutcome{}, fmt.Errorf("grant: candidate %s has %d cards", c.OrderID, len(c.Cards))
+		return promotion.GrantOutcome{}, fmt.Errorf("grant: candidate %s has %d cards", c.OrderID, len(c.Cards))
 	}
 	gk := c.Key(r.Promotion.Per)
 	customerID, err := s.grantCustomer(ctx, shopID, c)
 	if err != nil || customerID == "" {
-		return gc.GrantOutcome{Skip: gc.SkipNoCustomer}, err
+		return promotion.GrantOutcome{Skip: gc.SkipNoCustomer}, err
 	}
 	keys := []key{keyGrant(shopID, r.Promotion.ID, gk), keyPromotion(shopID, r.Promotion.ID),
 		keyCustomer(shopID, customerID), keyPromoCustomer(shopID, r.Promotion.ID, customerID)}
 	for _, card := range c.Cards {
 		keys = append(keys, keyCard(shopID, card.ID))
 	}
-	return mutate(ctx, s, mutation[gc.GrantOutcome]{
+	return mutate(ctx, s, mutation[promotion.GrantOutcome]{
 		actor: gc.System(shopID, promotionActor), op: "promotion_grant", keys: keys,
-		build: func(items []item) (plan[gc.GrantOutcome], error) {
-			var pl plan[gc.GrantOutcome]
+		build: func(items []item) (plan[promotion.GrantOutcome], error) {
+			var pl plan[promotion.GrantOutcome]
 			state, err := s.grantState(c, items)
 			if err != nil {
 				return pl, err
 			}
-			st, err := s.stamp(gc.System(shopID, promotionActor), gc.GrantIdempotencyKey(r.Promotion.ID, gk))
+			st, err := s.stamp(gc.System(shopID, promotionActor), promotion.GrantIdempotencyKey(r.Promotion.ID, gk))
 			if err != nil {
 				return pl, err
 			}
-			gp, err := gc.PlanGrant(st, r, state)
+			gp, err := promotion.PlanGrant(st, r, state)
 			if err != nil || !gp.Outcome.Granted || state.Existing != nil {
 				pl.result = gp.Outcome
 				return pl, err
@@ -88,14 +89,14 @@ func (s *Store) Grant(ctx context.Context, r gc.GrantRequest) (gc.GrantOutcome, 
 
 // grantState decodes what a grant read: the grant record, the promotion,
 // the customer, the customer's count and the candidate's cards.
-func (s *Store) grantState(c gc.GrantCandidate, items []item) (gc.GrantState, error) {
-	var st gc.GrantState
+func (s *Store) grantState(c promotion.GrantCandidate, items []item) (promotion.GrantState, error) {
+	var st promotion.GrantState
 	if g := items[0]; g != nil {
 		amount, err := g.n("amount")
 		if err != nil {
 			return st, err
 		}
-		st.Existing = &gc.GrantRecord{RunID: g.s("runId"), CustomerID: g.s("customerId"), Amount: amount, TransactionID: g.s("transactionId")}
+		st.Existing = &promotion.GrantRecord{RunID: g.s("runId"), CustomerID: g.s("customerId"), Amount: amount, TransactionID: g.s("transactionId")}
 		return st, nil
 	}
 	if items[1] != nil {
@@ -125,7 +126,7 @@ func (s *Store) grantState(c gc.GrantCandidate, items []item) (gc.GrantState, er
 
 // grantCustomer returns the candidate's customer: the order's, or for a
 // guest order the one whose email is the billing email ("" if none).
-func (s *Store) grantCustomer(ctx context.Context, shopID string, c gc.GrantCandidate) (string, error) {
+func (s *Store) grantCustomer(ctx context.Context, shopID string, c promotion.GrantCandidate) (string, error) {
 	if c.CustomerID != "" {
 		return c.CustomerID, nil
 	}
@@ -141,7 +142,7 @@ func (s *Store) grantCustomer(ctx context.Context, shopID string, c gc.GrantCand
 }
 
 // grantWrites encodes a grant that PlanGrant decided.
-func (s *Store) grantWrites(r gc.GrantRequest, p gc.Promotion, cust gc.CustomerState, gk string, status map[string]gc.CardStatus, gp gc.GrantPlan) ([]action, error) {
+func (s *Store) grantWrites(r promotion.GrantRequest, p gc.Promotion, cust gc.CustomerState, gk string, status map[string]gc.CardStatus, gp promotion.GrantPlan) ([]action, error) {
 	shopID, c, tx := r.Shop.ID, r.Candidate, *gp.Tx
 	custAct := s.balanceUpdate(shopID, *gp.Change)
 	txAct, err := s.putTx(shopID, tx)

@@ -262,7 +262,7 @@ func (c *crashStore) StartRun(ctx context.Context, shopID, promoID string, until
 	return r, ok, err
 }
 
-func (c *crashStore) SaveRunStep(ctx context.Context, shopID string, run gc.PromotionRun, step gc.RunStep) (r gc.PromotionRun, err error) {
+func (c *crashStore) SaveRunStep(ctx context.Context, shopID string, run gc.PromotionRun, step promotion.RunStep) (r gc.PromotionRun, err error) {
 	err = c.write(func() error { r, err = c.Store.SaveRunStep(ctx, shopID, run, step); return err })
 	return r, err
 }
@@ -271,20 +271,20 @@ func (c *crashStore) TouchRun(ctx context.Context, shopID string, run gc.Promoti
 	return c.write(func() error { return c.Store.TouchRun(ctx, shopID, run) })
 }
 
-func (c *crashStore) Grant(ctx context.Context, r gc.GrantRequest) (o gc.GrantOutcome, err error) {
+func (c *crashStore) Grant(ctx context.Context, r promotion.GrantRequest) (o promotion.GrantOutcome, err error) {
 	err = c.write(func() error { o, err = c.Store.Grant(ctx, r); return err })
 	return o, err
 }
 
-func (c *crashStore) AddWaiting(ctx context.Context, shopID, promoID, runID, per string, cand gc.GrantCandidate) error {
+func (c *crashStore) AddWaiting(ctx context.Context, shopID, promoID, runID, per string, cand promotion.GrantCandidate) error {
 	return c.write(func() error { return c.Store.AddWaiting(ctx, shopID, promoID, runID, per, cand) })
 }
 
-func (c *crashStore) ResolveWaiting(ctx context.Context, shopID, promoID, per string, cand gc.GrantCandidate) error {
+func (c *crashStore) ResolveWaiting(ctx context.Context, shopID, promoID, per string, cand promotion.GrantCandidate) error {
 	return c.write(func() error { return c.Store.ResolveWaiting(ctx, shopID, promoID, per, cand) })
 }
 
-func (c *crashStore) CompleteBatch(ctx context.Context, shopID string, b gc.PromotionBatch, counts gc.RunCounts) (ok bool, err error) {
+func (c *crashStore) CompleteBatch(ctx context.Context, shopID string, b promotion.PromotionBatch, counts gc.RunCounts) (ok bool, err error) {
 	err = c.write(func() error { ok, err = c.Store.CompleteBatch(ctx, shopID, b, counts); return err })
 	return ok, err
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	gc "github.com/giftcredit/giftcredit/internal/giftcredit"
+	"github.com/giftcredit/giftcredit/internal/promotion"
 )
 
 // Promotion runs are stored beside the promotion they run:
@@ -34,7 +35,7 @@ import (
 // conditioned on the cursor read, so a killed scan resumes at the first page
 // it had not saved, and two scanners of one run never both advance it.
 
-var _ gc.PromotionRuns = (*Store)(nil)
+var _ promotion.PromotionRuns = (*Store)(nil)
 
 func keyRun(shopID, promoID, runID string) key {
 	return key{shopPrefix(shopID) + "PROMO#" + promoID, "RUN#" + runID}
@@ -426,7 +427,7 @@ func (s *Store) waitingQuery(shopID string, run gc.PromotionRun, limit int) *dyn
 }
 
 // RunWaiting reads the next page of waiting candidates.
-func (s *Store) RunWaiting(ctx context.Context, shopID string, run gc.PromotionRun, limit int) ([]gc.GrantCandidate, string, error) {
+func (s *Store) RunWaiting(ctx context.Context, shopID string, run gc.PromotionRun, limit int) ([]promotion.GrantCandidate, string, error) {
 	if run.Phase != gc.PhaseWaiting {
 		return nil, "", fmt.Errorf("run waiting: run %s is in phase %s", run.ID, run.Phase)
 	}
@@ -442,7 +443,7 @@ func (s *Store) RunWaiting(ctx context.Context, shopID string, run gc.PromotionR
 	if err != nil {
 		return nil, "", fmt.Errorf("run waiting: %w", err)
 	}
-	cands := make([]gc.GrantCandidate, 0, len(out.Items))
+	cands := make([]promotion.GrantCandidate, 0, len(out.Items))
 	for _, it := range out.Items {
 		c, err := decodeCandidate(asItem(it["candidate"]))
 		if err != nil {
@@ -457,7 +458,7 @@ func (s *Store) RunWaiting(ctx context.Context, shopID string, run gc.PromotionR
 	return cands, next, nil
 }
 
-func candidateAV(c gc.GrantCandidate) types.AttributeValue {
+func candidateAV(c promotion.GrantCandidate) types.AttributeValue {
 	cards := make([]types.AttributeValue, len(c.Cards))
 	for i, card := range c.Cards {
 		cards[i] = avM(item{"id": avS(card.ID), "amount": avN(card.Amount)})
@@ -472,15 +473,15 @@ func candidateAV(c gc.GrantCandidate) types.AttributeValue {
 	return avM(m)
 }
 
-func decodeCandidate(m item) (gc.GrantCandidate, error) {
-	c := gc.GrantCandidate{OrderID: m.s("orderId"), CustomerID: m.s("customerId"), BillingEmail: m.s("billingEmail")}
+func decodeCandidate(m item) (promotion.GrantCandidate, error) {
+	c := promotion.GrantCandidate{OrderID: m.s("orderId"), CustomerID: m.s("customerId"), BillingEmail: m.s("billingEmail")}
 	var err error
 	if c.OrderAt, err = m.t("orderAt"); err != nil {
 		return c, err
 	}
 	for _, v := range m.l("cards") {
 		cm := asItem(v)
-		card := gc.CandidateCard{ID: cm.s("id")}
+		card := promotion.CandidateCard{ID: cm.s("id")}
 		if card.Amount, err = cm.n("amount"); err != nil {
 			return c, fmt.Errorf("candidate %s: %w", c.OrderID, err)
 		}
@@ -499,7 +500,7 @@ func nextPhase(p gc.RunPhase) gc.RunPhase {
 // SaveRunStep writes the step's batch (if it has candidates) and moves the
 // run in one transaction, conditioned on the run's phase, cursor and batch
 // count as read.
-func (s *Store) SaveRunStep(ctx context.Context, shopID string, run gc.PromotionRun, step gc.RunStep) (gc.PromotionRun, error) {
+func (s *Store) SaveRunStep(ctx context.Context, shopID string, run gc.PromotionRun, step promotion.RunStep) (gc.PromotionRun, error) {
 	if run.Phase != gc.PhaseOrders && run.Phase != gc.PhaseWaiting {
 		return run, fmt.Errorf("save run step: run %s is in phase %s", run.ID, run.Phase)
 	}
@@ -563,15 +564,15 @@ func (s *Store) SaveRunStep(ctx context.Context, shopID string, run gc.Promotion
 }
 
 // Batch reads a batch.
-func (s *Store) Batch(ctx context.Context, shopID, promoID, runID string, seq int) (gc.PromotionBatch, error) {
+func (s *Store) Batch(ctx context.Context, shopID, promoID, runID string, seq int) (promotion.PromotionBatch, error) {
 	it, err := s.getOne(ctx, keyBatch(shopID, promoID, runID, seq))
 	if err != nil {
-		return gc.PromotionBatch{}, fmt.Errorf("get batch: %w", err)
+		return promotion.PromotionBatch{}, fmt.Errorf("get batch: %w", err)
 	}
 	if it == nil {
-		return gc.PromotionBatch{}, gc.Errorf(gc.ENOTFOUND, "promotion batch not found")
+		return promotion.PromotionBatch{}, gc.Errorf(gc.ENOTFOUND, "promotion batch not found")
 	}
-	b := gc.PromotionBatch{PromotionID: it.s("promotionId"), RunID: it.s("runId"), Seq: seq,
+	b := promotion.PromotionBatch{PromotionID: it.s("promotionId"), RunID: it.s("runId"), Seq: seq,
 		Waiting: it.s("phase") == string(gc.PhaseWaiting), Done: it.s("status") == "done"}
 	for _, v := range it.l("candidates") {
 		c, err := decodeCandidate(asItem(v))
@@ -626,7 +627,7 @@ func (s *Store) TouchRun(ctx context.Context, shopID string, run gc.PromotionRun
 }
 
 // AddWaiting puts a candidate on the promotion's waiting list, once.
-func (s *Store) AddWaiting(ctx context.Context, shopID, promoID, runID, per string, c gc.GrantCandidate) error {
+func (s *Store) AddWaiting(ctx context.Context, shopID, promoID, runID, per string, c promotion.GrantCandidate) error {
 	gk := c.Key(per)
 	it := keyWaiting(shopID, promoID, gk).av()
 	it["promotionId"] = avS(promoID)
@@ -653,7 +654,7 @@ func (s *Store) resolveWaiting(shopID, promoID, grantKey string) action {
 }
 
 // ResolveWaiting takes a candidate off the waiting list.
-func (s *Store) ResolveWaiting(ctx context.Context, shopID, promoID, per string, c gc.GrantCandidate) error {
+func (s *Store) ResolveWaiting(ctx context.Context, shopID, promoID, per string, c promotion.GrantCandidate) error {
 	if err := s.updateOne(ctx, s.resolveWaiting(shopID, promoID, c.Key(per))); err != nil {
 		return fmt.Errorf("resolve waiting candidate: %w", err)
 	}
@@ -664,7 +665,7 @@ var errBatchDone = errors.New("batch already done")
 
 // CompleteBatch marks a batch done and adds its counts to the run, in one
 // transaction conditioned on the batch being pending.
-func (s *Store) CompleteBatch(ctx context.Context, shopID string, b gc.PromotionBatch, counts gc.RunCounts) (bool, error) {
+func (s *Store) CompleteBatch(ctx context.Context, shopID string, b promotion.PromotionBatch, counts gc.RunCounts) (bool, error) {
 	now := fmtTime(s.now())
 	names := map[string]string{}
 	vals := item{":one": avN(1), ":now": avS(now)}

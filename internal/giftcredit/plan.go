@@ -24,7 +24,8 @@ type Stamp struct {
 	At             time.Time
 }
 
-func (s Stamp) tx(kind TxKind) Transaction {
+// Tx starts the transaction of kind that the stamp identifies.
+func (s Stamp) Tx(kind TxKind) Transaction {
 	return Transaction{ID: s.TxID, Kind: kind, Actor: s.Actor, IdempotencyKey: s.IdempotencyKey, CreatedAt: s.At.UTC()}
 }
 
@@ -73,10 +74,10 @@ var (
 	ErrCardUnavailable = Errorf(ECONFLICT, "this gift card code cannot be redeemed")
 )
 
-// move plans delta to the customer's balance in cur: the change and its
+// Move plans delta to the customer's balance in cur: the change and its
 // posting with the balance after. Below zero is EINSUFFICIENTFUNDS; past
 // int64 is EINVALID.
-func (c CustomerState) move(cur string, delta int64) (BalanceChange, Posting, error) {
+func (c CustomerState) Move(cur string, delta int64) (BalanceChange, Posting, error) {
 	after, err := money.AddInt64(c.BalanceOf(cur), delta)
 	if err != nil {
 		return BalanceChange{}, Posting{}, Invalid("amount", "the balance would overflow")
@@ -105,9 +106,9 @@ func NewCustomerRecord(in NewCustomer, id string, at time.Time) Customer {
 // PlanCredit credits a customer directly, balanced against the funding
 // account of the payment type.
 func PlanCredit(st Stamp, in DirectCredit, cust CustomerState) (Transaction, BalanceChange, error) {
-	tx := st.tx(TxCredit)
+	tx := st.Tx(TxCredit)
 	tx.CustomerID, tx.Reference = cust.ID, in.Reference
-	ch, posting, err := cust.move(in.Currency, in.Amount)
+	ch, posting, err := cust.Move(in.Currency, in.Amount)
 	if err != nil {
 		return tx, ch, err
 	}
@@ -136,9 +137,9 @@ func PlanCreditApplication(st Stamp, in CreditApplication, cust CustomerState, a
 	if amount <= 0 {
 		return p, nil
 	}
-	tx := st.tx(TxCreditApplication)
+	tx := st.Tx(TxCreditApplication)
 	tx.CustomerID, tx.OrderRef = cust.ID, in.OrderRef
-	ch, posting, err := cust.move(in.Currency, -amount)
+	ch, posting, err := cust.Move(in.Currency, -amount)
 	if err != nil {
 		return p, err
 	}
@@ -165,12 +166,12 @@ func PlanReversal(st Stamp, in Reversal, cust CustomerState, orig *Transaction, 
 	if reversed {
 		return Transaction{}, nil, ErrAlreadyReversed
 	}
-	tx := st.tx(TxReversal)
+	tx := st.Tx(TxReversal)
 	tx.CustomerID, tx.Reverses, tx.Reference, tx.OrderRef = cust.ID, orig.ID, in.Reason, orig.OrderRef
 	var changes []BalanceChange
 	for _, op := range orig.Postings {
 		if op.Account == CustomerAccount(cust.ID) {
-			ch, posting, err := cust.move(op.Currency, -op.Amount)
+			ch, posting, err := cust.Move(op.Currency, -op.Amount)
 			if err != nil {
 				return tx, nil, err
 			}
@@ -198,9 +199,9 @@ func PlanRedemption(st Stamp, cust CustomerState, card *CardState) (RedemptionPl
 	if card == nil || card.Status != CardActive || card.Balance <= 0 {
 		return p, ErrCardUnavailable
 	}
-	p.Tx = st.tx(TxRedemption)
+	p.Tx = st.Tx(TxRedemption)
 	p.Tx.CustomerID, p.Tx.OrderID = cust.ID, card.OrderID
-	ch, posting, err := cust.move(card.Currency, card.Balance)
+	ch, posting, err := cust.Move(card.Currency, card.Balance)
 	if err != nil {
 		return p, err
 	}
@@ -274,7 +275,7 @@ func PlanOrder(st Stamp, in NewOrder, shop Shop, cust *CustomerState, orderID st
 	if in.CustomerID != "" && cust == nil {
 		return p, ErrCustomerNotFound
 	}
-	tx := st.tx(TxOrder)
+	tx := st.Tx(TxOrder)
 	now := tx.CreatedAt
 	o := Order{
 		ID: orderID, CustomerID: in.CustomerID, BillingName: in.BillingName, BillingEmail: in.BillingEmail,
@@ -291,7 +292,7 @@ func PlanOrder(st Stamp, in NewOrder, shop Shop, cust *CustomerState, orderID st
 			o.CreditApplied = min(cust.BalanceOf(in.Currency), goodsTotal)
 		}
 		if o.CreditApplied > 0 {
-			ch, posting, err := cust.move(in.Currency, -o.CreditApplied)
+			ch, posting, err := cust.Move(in.Currency, -o.CreditApplied)
 			if err != nil {
 				return p, err
 			}
@@ -342,97 +343,8 @@ func tenderList(ts []string) string {
 // ErrPromotionNotFound is the answer for a promotion that does not exist.
 var ErrPromotionNotFound = Errorf(ENOTFOUND, "promotion not found")
 
-// GrantRecord is a grant already written for a candidate.
-type GrantRecord struct {
-	RunID         string
-	CustomerID    string
-	Amount        int64
-	TransactionID string
-}
-
-// GrantState is what a grant reads in one consistent request: the grant
-// already written for the candidate (nil: none), the promotion (nil: not
-// found), the customer (nil: none), how many grants the customer has of
-// this promotion, and the current status of each of the candidate's cards
-// (absent: the card is gone).
-type GrantState struct {
-	Existing   *GrantRecord
-	Promotion  *Promotion
-	Customer   *CustomerState
-	Granted    int64
-	CardStatus map[string]CardStatus
-}
-
-// GrantPlan is the decision of a grant: the outcome, and when it grants,
-// the transaction and the customer's balance change.
-type GrantPlan struct {
-	Outcome GrantOutcome
-	Tx      *Transaction
-	Change  *BalanceChange
-}
-
-// PlanGrant decides one candidate's grant, in this order: an existing
-// grant is reported (granted again to the run that wrote it, so a retried
-// batch counts the same; already granted to any other); a missing
-// promotion is ErrPromotionNotFound and one that is not active
-// ErrPromotionNotActive; then the skips: no customer, the cards no longer
-// qualify, the customer's limit, the budget. Otherwise it grants the
-// promotion's credit, balanced against promotion expense.
-func PlanGrant(st Stamp, r GrantRequest, s GrantState) (GrantPlan, error) {
-	var p GrantPlan
-	if g := s.Existing; g != nil {
-		p.Outcome = GrantOutcome{CustomerID: g.CustomerID}
-		if g.RunID != r.RunID {
-			p.Outcome.Skip = SkipAlreadyGranted
-			return p, nil
-		}
-		p.Outcome.Granted, p.Outcome.Amount, p.Outcome.TransactionID = true, g.Amount, g.TransactionID
-		return p, nil
-	}
-	promo := s.Promotion
-	if promo == nil {
-		return p, ErrPromotionNotFound
-	}
-	if promo.Status != PromotionActive {
-		return p, ErrPromotionNotActive
-	}
-	if s.Customer == nil {
-		p.Outcome.Skip = SkipNoCustomer
-		return p, nil
-	}
-	cust := *s.Customer
-	p.Outcome.CustomerID = cust.ID
-	if reason := promo.Qualifies(r.Candidate, s.CardStatus); reason != "" {
-		p.Outcome.Skip = reason
-		return p, nil
-	}
-	if s.Granted >= promo.PerCustomerLimit {
-		p.Outcome.Skip = SkipCustomerLimit
-		return p, nil
-	}
-	if promo.BudgetRemaining != nil && *promo.BudgetRemaining < promo.CreditAmount {
-		p.Outcome.Skip = SkipBudgetExhausted
-		return p, nil
-	}
-	tx := st.tx(TxPromotionGrant)
-	tx.CustomerID, tx.OrderID, tx.Reference = cust.ID, r.Candidate.OrderID, truncateText("Promotion: "+promo.Name, MaxReferenceLen)
-	ch, posting, err := cust.move(promo.Currency, promo.CreditAmount)
-	if err != nil {
-		return p, err
-	}
-	tx.Postings = []Posting{{Account: AccountPromotionExpense, Currency: promo.Currency, Amount: -promo.CreditAmount}, posting}
-	p.Tx, p.Change = &tx, &ch
-	p.Outcome = GrantOutcome{Granted: true, CustomerID: cust.ID, Amount: promo.CreditAmount, TransactionID: tx.ID}
-	return p, nil
-}
-
-// GrantIdempotencyKey is the key a grant's transaction is recorded under.
-func GrantIdempotencyKey(promotionID, grantKey string) string {
-	return "grant:" + promotionID + ":" + grantKey
-}
-
-// truncateText shortens s to at most n bytes without splitting a character.
-func truncateText(s string, n int) string {
+// TruncateText shortens s to at most n bytes without splitting a character.
+func TruncateText(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}

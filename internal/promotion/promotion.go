@@ -51,7 +51,7 @@ type Queue interface {
 
 // Store is what runs need of the ledger's storage.
 type Store interface {
-	gc.PromotionRuns
+	PromotionRuns
 	// Shops lists every shop.
 	Shops(ctx context.Context) ([]gc.Shop, error)
 	// Shop returns a shop (ENOTFOUND).
@@ -264,7 +264,7 @@ func (s *Service) stopped(err error) error {
 	switch {
 	case err == nil:
 		return nil
-	case errors.Is(err, gc.ErrPromotionNotActive), errors.Is(err, errOutOfTime):
+	case errors.Is(err, ErrPromotionNotActive), errors.Is(err, errOutOfTime):
 		s.log().Info("promotion run paused", "reason", err.Error())
 		return nil
 	}
@@ -333,9 +333,9 @@ func (s *Service) drive(ctx context.Context, inv *invocation, shop gc.Shop, p gc
 }
 
 // scan reads the run's next page and turns it into a step.
-func (s *Service) scan(ctx context.Context, shop gc.Shop, p gc.Promotion, run gc.PromotionRun) (gc.RunStep, error) {
+func (s *Service) scan(ctx context.Context, shop gc.Shop, p gc.Promotion, run gc.PromotionRun) (RunStep, error) {
 	limit := or(s.PageSize, DefaultPageSize)
-	var step gc.RunStep
+	var step RunStep
 	switch run.Phase {
 	case gc.PhaseOrders:
 		orders, next, err := s.Store.RunOrders(ctx, shop.ID, run, limit)
@@ -343,7 +343,7 @@ func (s *Service) scan(ctx context.Context, shop gc.Shop, p gc.Promotion, run gc
 			return step, err
 		}
 		for _, o := range orders {
-			cands, skips := p.Candidates(o)
+			cands, skips := Candidates(p, o)
 			step.Candidates = append(step.Candidates, cands...)
 			step.Counts.Add(skips)
 		}
@@ -463,11 +463,11 @@ func (s *Service) process(ctx context.Context, inv *invocation, shop gc.Shop, p 
 	if !b.Done {
 		var counts gc.RunCounts
 		for _, c := range b.Candidates {
-			out, err := s.Store.Grant(ctx, gc.GrantRequest{Shop: shop, Promotion: p, RunID: b.RunID, Candidate: c, Waiting: b.Waiting})
+			out, err := s.Store.Grant(ctx, GrantRequest{Shop: shop, Promotion: p, RunID: b.RunID, Candidate: c, Waiting: b.Waiting})
 			if err != nil {
 				return fmt.Errorf("batch %d of run %s, order %s: %w", b.Seq, b.RunID, c.OrderID, err)
 			}
-			counts.Record(out)
+			Record(&counts, out)
 			if out.Granted {
 				inv.report.Grants++
 			}

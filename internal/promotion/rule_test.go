@@ -53,7 +53,7 @@ func TestCandidates(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			cands, skips := promo(c.per).Candidates(c.order)
+			cands, skips := promotion.Candidates(promo(c.per), c.order)
 			if len(cands) != c.cands {
 				t.Errorf("candidates = %d, want %d", len(cands), c.cands)
 			}
@@ -80,7 +80,7 @@ func TestCandidates(t *testing.T) {
 func TestQualifies(t *testing.T) {
 	t.Parallel()
 	p := promo(gc.PerOrder)
-	cands, _ := p.Candidates(order(start, "USD", 2500, 2500))
+	cands, _ := promotion.Candidates(p, order(start, "USD", 2500, 2500))
 	c := cands[0]
 	for _, tc := range []struct {
 		name   string
@@ -92,7 +92,7 @@ func TestQualifies(t *testing.T) {
 		{"one disabled", map[string]gc.CardStatus{"gc_a": gc.CardDisabled, "gc_b": gc.CardActive}, gc.SkipCardDisabled},
 		{"one unknown", map[string]gc.CardStatus{"gc_a": gc.CardActive}, gc.SkipCardDisabled},
 	} {
-		if got := p.Qualifies(c, tc.status); got != tc.want {
+		if got := promotion.Qualifies(p, c, tc.status); got != tc.want {
 			t.Errorf("%s: Qualifies = %q, want %q", tc.name, got, tc.want)
 		}
 	}

@@ -1,0 +1,91 @@
+package promotion_test
+
+import (
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	gc "github.com/giftcredit/giftcredit/internal/giftcredit"
+	"github.com/giftcredit/giftcredit/internal/promotion"
+)
+
+// TestPlanGrant: the grant decision, in its order, from the state read.
+func TestPlanGrant(t *testing.T) {
+	budget := func(n int64) *int64 { return &n }
+	promo := gc.Promotion{ID: "pro_1", Name: "Spring", Currency: "EUR", Status: gc.PromotionActive, MinGiftCardAmount: 5000, CreditAmount: 1000, PerCustomerLimit: 2}
+	paused := promo
+	paused.Status = gc.PromotionPaused
+	tight := promo
+	tight.BudgetRemaining = budget(999)
+	enough := promo
+	enough.BudgetRemaining = budget(1000)
+	cust := gc.CustomerState{Customer: gc.Customer{ID: "cus_a", Balances: []gc.Balance{{Currency: "EUR", Amount: 50}}}, Version: 7}
+	cand := promotion.GrantCandidate{OrderID: "ord_1", Cards: []promotion.CandidateCard{{ID: "gc_1", Amount: 5000}}}
+	active := map[string]gc.CardStatus{"gc_1": gc.CardActive}
+	cases := []struct {
+		name    string
+		state   promotion.GrantState
+		run     string
+		code    string
+		skip    gc.SkipReason
+		granted bool
+		wantTx  bool
+	}{
+		{name: "grants the credit against promotion expense", state: promotion.GrantState{Promotion: &promo, Customer: &cust, CardStatus: active}, granted: true, wantTx: true},
+		{name: "an existing grant of this run counts again", run: "run_1",
+			state:   promotion.GrantState{Existing: &promotion.GrantRecord{RunID: "run_1", CustomerID: "cus_a", Amount: 1000, TransactionID: "txn_old"}, Promotion: &paused},
+			granted: true},
+		{name: "an existing grant of another run is already granted, before anything else", run: "run_2",
+			state: promotion.GrantState{Existing: &promotion.GrantRecord{RunID: "run_1", CustomerID: "cus_a"}}, skip: gc.SkipAlreadyGranted},
+		{name: "a missing promotion", state: promotion.GrantState{Customer: &cust}, code: gc.ENOTFOUND},
+		{name: "a paused promotion stops before the skips", state: promotion.GrantState{Promotion: &paused}, code: gc.ECONFLICT},
+		{name: "no customer", state: promotion.GrantState{Promotion: &promo, CardStatus: active}, skip: gc.SkipNoCustomer},
+		{name: "the card was disabled", state: promotion.GrantState{Promotion: &promo, Customer: &cust, CardStatus: map[string]gc.CardStatus{"gc_1": gc.CardDisabled}}, skip: gc.SkipCardDisabled},
+		{name: "the customer's limit, before the budget", state: promotion.GrantState{Promotion: &tight, Customer: &cust, CardStatus: active, Granted: 2}, skip: gc.SkipCustomerLimit},
+		{name: "the budget cannot pay the credit", state: promotion.GrantState{Promotion: &tight, Customer: &cust, CardStatus: active, Granted: 1}, skip: gc.SkipBudgetExhausted},
+		{name: "a budget of exactly the credit pays it", state: promotion.GrantState{Promotion: &enough, Customer: &cust, CardStatus: active}, granted: true, wantTx: true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			run := c.run
+			if run == "" {
+				run = "run_1"
+			}
+			st := gc.Stamp{TxID: "txn_new", Actor: gc.System("shp_1", "promotion-run"), IdempotencyKey: promotion.GrantIdempotencyKey("pro_1", "ord_1"), At: time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)}
+			p, err := promotion.PlanGrant(st, promotion.GrantRequest{RunID: run, Candidate: cand}, c.state)
+			if c.code == gc.ECONFLICT && err != promotion.ErrPromotionNotActive {
+				t.Fatalf("error %v, want ErrPromotionNotActive", err)
+			}
+			if got := gc.ErrorCode(err); got != c.code {
+				t.Fatalf("error %v (code %q), want code %q", err, got, c.code)
+			}
+			if c.code != "" {
+				return
+			}
+			if p.Outcome.Skip != c.skip || p.Outcome.Granted != c.granted || (p.Tx != nil) != c.wantTx {
+				t.Fatalf("outcome %+v (tx %v), want skip %q granted %v", p.Outcome, p.Tx != nil, c.skip, c.granted)
+			}
+			if p.Tx != nil {
+				if err := p.Tx.Validate(); err != nil {
+					t.Fatalf("the planned transaction is invalid: %v", err)
+				}
+				want := []string{"promotion_expense EUR -1000", "customer:cus_a EUR 1000"}
+				if got := postings(*p.Tx); !slices.Equal(got, want) {
+					t.Errorf("postings %v, want %v", got, want)
+				}
+				if p.Change.After != 1050 || p.Tx.Reference != "Promotion: Spring" || p.Outcome.TransactionID != p.Tx.ID {
+					t.Errorf("change %+v, tx %+v", p.Change, p.Tx)
+				}
+			}
+		})
+	}
+}
+
+func postings(tx gc.Transaction) []string {
+	var out []string
+	for _, p := range tx.Postings {
+		out = append(out, p.Account+" "+p.Currency+" "+strconv.FormatInt(p.Amount, 10))
+	}
+	return out
+}
