@@ -14,7 +14,7 @@ import (
 // MaxBodyBytes bounds a request body; larger is ETOOLARGE (413).
 const MaxBodyBytes = 64 << 10
 
-// body returns the raw request body, decoding base64 as API Gateway sends
+// rawBody returns the raw request body, decoding base64 as API Gateway sends
 // binary bodies.
 func rawBody(body string, isBase64 bool) ([]byte, error) {
 	if len(body) > MaxBodyBytes*4/3+4 {
