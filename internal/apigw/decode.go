@@ -2,14 +2,11 @@ package apigw
 
 import (
 	"bytes"
-	"cmp"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"io"
 	"reflect"
-	"strings"
-	"time"
 
 	gc "github.com/giftcredit/giftcredit/internal/giftcredit"
 )
@@ -17,7 +14,7 @@ import (
 // MaxBodyBytes bounds a request body; larger is ETOOLARGE (413).
 const MaxBodyBytes = 64 << 10
 
-// body returns the raw request body, decoding base64 as API Gateway sends
+// rawBody returns the raw request body, decoding base64 as API Gateway sends
 // binary bodies.
 func rawBody(body string, isBase64 bool) ([]byte, error) {
 	if len(body) > MaxBodyBytes*4/3+4 {
@@ -36,10 +33,11 @@ func rawBody(body string, isBase64 bool) ([]byte, error) {
 	return b, nil
 }
 
-// decodeJSON decodes one JSON object into v strictly: unknown fields,
-// duplicate fields, wrong types, strings that are not UTF-8 or hold an
-// unpaired surrogate escape, trailing data and an empty body are EINVALID
-// naming the field.
+// decodeJSON decodes one JSON object into v strictly: unknown fields (also
+// a known field's name in another case), duplicate fields, wrong types,
+// times that are not RFC 3339 strings, strings that are not UTF-8 or hold
+// an unpaired surrogate escape, trailing data and an empty body are
+// EINVALID naming the field.
 func decodeJSON(b []byte, v any) error {
 	if len(bytes.TrimSpace(b)) == 0 {
 		return gc.Invalid("body", "a JSON object body is required")
@@ -47,8 +45,17 @@ func decodeJSON(b []byte, v any) error {
 	if err := checkWellFormed(b); err != nil {
 		return err
 	}
+	// The keys and times are checked before decoding: the decoder would
+	// take a miscased key for the field it matches and report a time's
+	// error without the field's name.
+	var first json.RawMessage
+	if json.NewDecoder(bytes.NewReader(b)).Decode(&first) == nil {
+		if err := checkExactKeys(first, reflect.TypeOf(v), ""); err != nil {
+			return err
+		}
+	}
 	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
+	dec.DisallowUnknownFields() // checkExactKeys has named any; this is a second guard
 	dec.UseNumber()
 	if err := dec.Decode(v); err != nil {
 		return jsonError(err)
@@ -56,16 +63,16 @@ func decodeJSON(b []byte, v any) error {
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return gc.Invalid("body", "the body must hold exactly one JSON object")
 	}
-	return checkExactKeys(b, reflect.TypeOf(v), "")
+	return nil
 }
 
+// jsonError translates an error of the decoder. Unknown fields and times
+// have been named by checkExactKeys already, so what is left is a type
+// error, which names its field, or a body that is not JSON.
 func jsonError(err error) error {
 	var te *json.UnmarshalTypeError
 	var se *json.SyntaxError
-	var pe *time.ParseError
 	switch {
-	case errors.As(err, &pe):
-		return gc.Invalid("body", "times must be RFC 3339, such as 2026-12-01T00:00:00Z")
 	case errors.As(err, &te):
 		field := te.Field
 		if field == "" {
@@ -74,11 +81,6 @@ func jsonError(err error) error {
 		return gc.Invalid(field, "%s must be of JSON type %s", field, jsonType(te.Type.Kind().String()))
 	case errors.As(err, &se), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
 		return gc.Invalid("body", "the body is not valid JSON")
-	}
-	// encoding/json reports unknown fields only as text: `json: unknown field "x"`.
-	if name, ok := strings.CutPrefix(err.Error(), `json: unknown field "`); ok {
-		name = strings.TrimSuffix(name, `"`)
-		return gc.Invalid(cmp.Or(name, "body"), "unknown field %q", name)
 	}
 	return gc.Invalid("body", "the body could not be decoded")
 }

@@ -15,9 +15,20 @@ import (
 )
 
 // checkExactKeys walks a JSON document beside the Go type it decodes into
-// and rejects object keys that match a field only case-insensitively:
-// encoding/json accepts {"Email": …} for a field tagged "email", but the
-// contract's field names are exact.
+// and refuses, naming the field at fault, what encoding/json would accept
+// or could only report without a field name:
+//   - an object key that is not a field, or matches a field only
+//     case-insensitively: encoding/json accepts {"emAil": …} for a field
+//     tagged "email", but the contract's field names are exact;
+//   - a time that is not a JSON string holding an RFC 3339 date-time: the
+//     decoder reports time.Time's own errors without the field's name, and
+//     time.Time accepts some strings RFC 3339 does not (a one-digit hour).
+//
+// Members are checked in document order, so of two faults the first is
+// named. It runs before the decoder (a key in the wrong case must be named
+// as sent, not as the field the decoder matched it to); what is not the
+// shape of t (a string where an object belongs) is left to the decoder,
+// which reports it as a type error naming the field.
 func checkExactKeys(raw json.RawMessage, t reflect.Type, path string) error {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
@@ -25,37 +36,20 @@ func checkExactKeys(raw json.RawMessage, t reflect.Type, path string) error {
 	switch t.Kind() {
 	case reflect.Struct:
 		if t == reflect.TypeFor[time.Time]() {
-			// time.Time accepts some strings RFC 3339 does not (a one-digit
-			// hour); the contract says date-time, so hold it to that.
-			var s string
-			if json.Unmarshal(raw, &s) == nil && !rfc3339.MatchString(s) {
-				return gc.Invalid(path, "%s must be an RFC 3339 date-time such as 2026-12-01T00:00:00Z", path)
-			}
-			return nil
+			return checkTime(raw, path)
 		}
-		var obj map[string]json.RawMessage
-		if json.Unmarshal(raw, &obj) != nil {
+		keys, values, ok := members(raw)
+		if !ok {
 			return nil // not an object: the decoder reports the type error
 		}
-		fields := map[string]reflect.Type{}
-		for i := 0; i < t.NumField(); i++ {
-			f := t.Field(i)
-			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-			if name == "-" || !f.IsExported() {
-				continue
-			}
-			if name == "" {
-				name = f.Name
-			}
-			fields[name] = f.Type
-		}
-		for k, v := range obj {
+		fields := jsonFields(t)
+		for i, k := range keys {
 			ft, ok := fields[k]
 			field := join(path, k)
 			if !ok {
-				return gc.Invalid(field, "unknown field %q", field)
+				return gc.Invalid(cmp.Or(field, "body"), "unknown field %q", field)
 			}
-			if err := checkExactKeys(v, ft, field); err != nil {
+			if err := checkExactKeys(values[i], ft, field); err != nil {
 				return err
 			}
 		}
@@ -71,6 +65,85 @@ func checkExactKeys(raw json.RawMessage, t reflect.Type, path string) error {
 		}
 	}
 	return nil
+}
+
+// checkTime refuses a time that encoding/json would not decode, or would
+// decode although it is not RFC 3339. A null is left to the decoder, which
+// makes it the zero time (and the domain's validation calls the field
+// required).
+func checkTime(raw json.RawMessage, path string) error {
+	if string(bytes.TrimSpace(raw)) == "null" {
+		return nil
+	}
+	var s string
+	var tm time.Time
+	if json.Unmarshal(raw, &s) != nil || !rfc3339.MatchString(s) || json.Unmarshal(raw, &tm) != nil {
+		field := cmp.Or(path, "body")
+		return gc.Invalid(field, "%s must be an RFC 3339 date-time such as 2026-12-01T00:00:00Z", field)
+	}
+	return nil
+}
+
+// members returns the keys of the JSON object raw and their values, in
+// document order, or ok false if raw is not a JSON object.
+func members(raw json.RawMessage) (keys []string, values []json.RawMessage, ok bool) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil, nil, false
+	}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, nil, false
+		}
+		k, _ := tok.(string)
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return nil, nil, false
+		}
+		keys, values = append(keys, k), append(values, v)
+	}
+	return keys, values, true
+}
+
+// jsonFields maps the JSON names of struct type t to their types, as
+// encoding/json sees them: a field tagged "-" is not one, an untagged
+// embedded struct lends its fields (unless t has a field of that name).
+func jsonFields(t reflect.Type) map[string]reflect.Type {
+	fields := map[string]reflect.Type{}
+	var embedded []reflect.Type
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "-" {
+			continue
+		}
+		if f.Anonymous && name == "" {
+			et := f.Type
+			for et.Kind() == reflect.Pointer {
+				et = et.Elem()
+			}
+			if et.Kind() == reflect.Struct {
+				embedded = append(embedded, et)
+				continue
+			}
+		}
+		if !f.IsExported() {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		fields[name] = f.Type
+	}
+	for _, et := range embedded {
+		for name, ft := range jsonFields(et) {
+			if _, ok := fields[name]; !ok {
+				fields[name] = ft
+			}
+		}
+	}
+	return fields
 }
 
 var rfc3339 = regexp.MustCompile(`^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]+)?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$`)
