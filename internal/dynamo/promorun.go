@@ -202,23 +202,23 @@ func (s *Store) StartRun(ctx context.Context, shopID, promoID string, until time
 		if err != nil {
 			return gc.PromotionRun{}, false, err
 		}
-		from := p.StartsAt
 		watermark := pit.s(attrExaminedUntil)
+		var examined *time.Time
 		if watermark != "" {
-			if from, err = pit.t(attrExaminedUntil); err != nil {
+			t, err := pit.t(attrExaminedUntil)
+			if err != nil {
 				return gc.PromotionRun{}, false, err
 			}
+			examined = &t
 		}
-		until := until.UTC()
-		if until.Before(from) {
-			until = from
-		}
-		run := gc.PromotionRun{PromotionID: promoID, Status: gc.RunRunning, Phase: gc.PhaseOrders, From: from, Until: until}
-		newOrders, err := s.anyOrders(ctx, shopID, run)
-		if err != nil {
-			return gc.PromotionRun{}, false, err
-		}
-		waiting, err := s.resolvableWaiting(ctx, shopID, run)
+		run, start, err := promotion.PlanStart(p, examined, until,
+			func(from, to time.Time) (bool, error) {
+				orders, _, err := s.runOrders(ctx, shopID, gc.PromotionRun{PromotionID: promoID, From: from, Until: to}, 1)
+				return len(orders) > 0, err
+			},
+			func(from, to time.Time) (bool, error) {
+				return s.resolvableWaiting(ctx, shopID, gc.PromotionRun{PromotionID: promoID, From: from, Until: to})
+			})
 		if err != nil {
 			return gc.PromotionRun{}, false, err
 		}
@@ -232,20 +232,17 @@ func (s *Store) StartRun(ctx context.Context, shopID, promoID string, until time
 			cond += attrExaminedUntil + " = :from"
 			vals[":from"] = avS(watermark)
 		}
-		if !newOrders && !waiting {
-			if until.After(from) {
+		if !start {
+			if run.Until.After(run.From) {
 				// Nothing was placed in [from, until): move the watermark
 				// without a run, so the next run does not read it again.
-				vals[":until"] = avS(fmtTime(until))
+				vals[":until"] = avS(fmtTime(run.Until))
 				err := s.updateOne(ctx, s.update(keyPromotion(shopID, promoID), "SET "+attrExaminedUntil+" = :until", cond, nil, vals, errRunMoved))
 				if err != nil && !errors.Is(err, errRunMoved) {
 					return gc.PromotionRun{}, false, fmt.Errorf("start run: %w", err)
 				}
 			}
 			return gc.PromotionRun{}, false, nil
-		}
-		if !newOrders {
-			run.Phase = gc.PhaseWaiting
 		}
 		if run.ID, err = s.ids.New("run"); err != nil {
 			return gc.PromotionRun{}, false, err
@@ -268,15 +265,6 @@ func (s *Store) StartRun(ctx context.Context, shopID, promoID string, until time
 			return gc.PromotionRun{}, false, fmt.Errorf("start run: %w", err)
 		}
 	}
-}
-
-// anyOrders reports whether the run's window holds an order.
-func (s *Store) anyOrders(ctx context.Context, shopID string, run gc.PromotionRun) (bool, error) {
-	if !run.Until.After(run.From) {
-		return false, nil
-	}
-	orders, _, err := s.runOrders(ctx, shopID, run, 1)
-	return len(orders) > 0, err
 }
 
 // resolvableWaiting reports whether a candidate waiting from an earlier run

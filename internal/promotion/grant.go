@@ -305,3 +305,40 @@ func PlanGrant(st gc.Stamp, r GrantRequest, s GrantState) (GrantPlan, error) {
 func GrantIdempotencyKey(promotionID, grantKey string) string {
 	return "grant:" + promotionID + ":" + grantKey
 }
+
+// PlanStart decides how a run that starts now is laid out: it examines
+// the orders from the watermark (the end of the previous run; the
+// promotion's start for the first, examined nil) to until (never before
+// the watermark), starting with the new orders when there are any and with
+// the waiting list otherwise. start is false when nothing could change: no
+// new order and no waiting candidate that now has a customer; the caller
+// then only moves the watermark to until, so the next run does not read
+// the empty window again.
+func PlanStart(p gc.Promotion, examined *time.Time, until time.Time, newOrders func(from, until time.Time) (bool, error), resolvable func(from, until time.Time) (bool, error)) (run gc.PromotionRun, start bool, err error) {
+	from := p.StartsAt
+	if examined != nil {
+		from = *examined
+	}
+	until = until.UTC()
+	if until.Before(from) {
+		until = from
+	}
+	run = gc.PromotionRun{PromotionID: p.ID, Status: gc.RunRunning, Phase: gc.PhaseOrders, From: from, Until: until}
+	orders := false
+	if until.After(from) {
+		if orders, err = newOrders(from, until); err != nil {
+			return run, false, err
+		}
+	}
+	waiting, err := resolvable(from, until)
+	if err != nil {
+		return run, false, err
+	}
+	if !orders && !waiting {
+		return run, false, nil
+	}
+	if !orders {
+		run.Phase = gc.PhaseWaiting
+	}
+	return run, true, nil
+}

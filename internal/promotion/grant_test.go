@@ -89,3 +89,39 @@ func postings(tx gc.Transaction) []string {
 	}
 	return out
 }
+
+// TestPlanStart: where a run's window starts and ends, and when none is
+// started at all.
+func TestPlanStart(t *testing.T) {
+	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	p := gc.Promotion{ID: "pro_1", StartsAt: t0}
+	mark := t0.Add(48 * time.Hour)
+	cases := []struct {
+		name              string
+		examined          *time.Time
+		until             time.Time
+		orders, waiting   bool
+		start             bool
+		phase             gc.RunPhase
+		wantFrom, wantTil time.Time
+	}{
+		{name: "the first run starts at the promotion's start", until: t0.Add(time.Hour), orders: true, start: true, phase: gc.PhaseOrders, wantFrom: t0, wantTil: t0.Add(time.Hour)},
+		{name: "a later run starts at the watermark", examined: &mark, until: mark.Add(time.Hour), orders: true, start: true, phase: gc.PhaseOrders, wantFrom: mark, wantTil: mark.Add(time.Hour)},
+		{name: "only waiting candidates: the run begins with them", examined: &mark, until: mark.Add(time.Hour), waiting: true, start: true, phase: gc.PhaseWaiting, wantFrom: mark, wantTil: mark.Add(time.Hour)},
+		{name: "nothing new: no run", examined: &mark, until: mark.Add(time.Hour), wantFrom: mark, wantTil: mark.Add(time.Hour)},
+		{name: "until before the watermark is the watermark, and no order is read", examined: &mark, until: t0, orders: true, wantFrom: mark, wantTil: mark},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			run, start, err := promotion.PlanStart(p, c.examined, c.until,
+				func(from, until time.Time) (bool, error) { return c.orders, nil },
+				func(from, until time.Time) (bool, error) { return c.waiting, nil })
+			if err != nil {
+				t.Fatal(err)
+			}
+			if start != c.start || !run.From.Equal(c.wantFrom) || !run.Until.Equal(c.wantTil) || (start && run.Phase != c.phase) {
+				t.Fatalf("run %+v start %v; want start %v in phase %s over [%v, %v)", run, start, c.start, c.phase, c.wantFrom, c.wantTil)
+			}
+		})
+	}
+}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http/httptest"
 	"os"
 	"slices"
 	"sync"
@@ -14,9 +13,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/giftcredit/giftcredit/infra/localaws"
 	"github.com/giftcredit/giftcredit/internal/dynamo"
@@ -139,50 +135,83 @@ func TestPromotionRunFansOutToWorkers(t *testing.T) {
 	t.Parallel()
 	ps := newPromoShop(t, 9)
 	worker := &schedule.PromotionWorker{Logger: discard()}
-	var mu sync.Mutex
-	kinds := map[string]int{}
-	q := schedule.NewLocalQueue(func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
-		for _, r := range ev.Records {
-			var m promotion.Message
-			_ = json.Unmarshal([]byte(r.Body), &m)
-			mu.Lock()
-			kinds[m.Kind]++
-			mu.Unlock()
-		}
-		return worker.Handle(ctx, ev)
-	})
-	q.Workers = 3
+	q := &fanOut{}
 	// Workers grant nothing inline: a worker continuing the scan queues
 	// every batch it cuts, for the other workers.
 	worker.Service = ps.service(q, -1, 2)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go q.Run(ctx)
 
 	var ev events.EventBridgeEvent
 	loadEvent(t, "promotionrun-schedule.json", &ev)
 	run := &schedule.PromotionRun{Service: ps.service(q, 2, 1), Logger: discard(), Now: time.Now}
-	res, err := run.Handle(ctx, ev)
+	res, err := run.Handle(context.Background(), ev)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if res.Counts["batchesInline"] != 1 || res.Counts["runsFinished"] != 0 {
 		t.Fatalf("tick = %+v, want one batch inline and the run left to the workers", res)
 	}
-	drain, stop := context.WithTimeout(ctx, 20*time.Second)
-	defer stop()
-	if err := q.Drain(drain); err != nil {
-		t.Fatal(err)
-	}
-	if dl := q.DeadLetters(); len(dl) != 0 {
-		t.Fatalf("dead letters: %+v", dl)
-	}
-	mu.Lock()
+	kinds := q.drain(t, worker.Handle, 3)
 	if kinds[promotion.KindScan] == 0 || kinds[promotion.KindBatch] == 0 {
 		t.Errorf("the queue carried %v; want scans and batches", kinds)
 	}
-	mu.Unlock()
 	ps.check(t)
+}
+
+// fanOut is a tiny fake of the promotion queue and its event source
+// mapping: drain hands what was sent, a round at a time, to concurrent
+// workers, one record per event, and sends a record again when the worker
+// reports it failed (at most three receives, as the queue's redrive policy).
+type fanOut struct {
+	mu      sync.Mutex
+	pending []promotion.Message
+}
+
+func (q *fanOut) Send(_ context.Context, msgs []promotion.Message) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.pending = append(q.pending, msgs...)
+	return nil
+}
+
+func (q *fanOut) drain(t *testing.T, handle func(context.Context, events.SQSEvent) (events.SQSEventResponse, error), workers int) map[string]int {
+	t.Helper()
+	kinds := map[string]int{}
+	receives := map[string]int{}
+	for round := 0; ; round++ {
+		q.mu.Lock()
+		batch := q.pending
+		q.pending = nil
+		q.mu.Unlock()
+		if len(batch) == 0 {
+			return kinds
+		}
+		if round > 100 {
+			t.Fatal("the queue never drained")
+		}
+		sem := make(chan struct{}, workers)
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		for _, m := range batch {
+			kinds[m.Kind]++
+			id := mustJSON(t, m)
+			receives[id]++
+			if receives[id] > 3 {
+				t.Fatalf("message %s failed three times", id)
+			}
+			wg.Add(1)
+			sem <- struct{}{}
+			go func() {
+				defer func() { <-sem; wg.Done() }()
+				resp, err := handle(context.Background(), events.SQSEvent{Records: []events.SQSMessage{{MessageId: "m", Body: id}}})
+				if err != nil || len(resp.BatchItemFailures) > 0 {
+					mu.Lock()
+					defer mu.Unlock()
+					_ = q.Send(context.Background(), []promotion.Message{m})
+				}
+			}()
+		}
+		wg.Wait()
+	}
 }
 
 // The worker reports exactly the records it could not process; the others
@@ -226,64 +255,6 @@ func TestPromotionWorkerReportsFailedRecords(t *testing.T) {
 		}
 	}
 	ps.check(t)
-}
-
-// The promotion-run function sends through the SQS SDK; the local queue
-// accepts those requests, delivers at least once and moves a message that
-// keeps failing to its dead letters.
-func TestLocalQueueSpeaksSQS(t *testing.T) {
-	t.Parallel()
-	var mu sync.Mutex
-	seen := map[string]int{}
-	q := schedule.NewLocalQueue(func(_ context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
-		var resp events.SQSEventResponse
-		mu.Lock()
-		defer mu.Unlock()
-		for _, r := range ev.Records {
-			var m promotion.Message
-			if err := json.Unmarshal([]byte(r.Body), &m); err != nil {
-				return resp, err
-			}
-			seen[m.RunID+fmt.Sprint(m.Seq)]++
-			if m.Seq == 7 { // this one always fails
-				resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: r.MessageId})
-			}
-		}
-		return resp, nil
-	})
-	q.VisibilityTimeout = time.Millisecond
-	srv := httptest.NewServer(q)
-	defer srv.Close()
-	client := sqs.New(sqs.Options{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL),
-		Credentials: credentials.NewStaticCredentialsProvider("local", "local", "")})
-	sender := &schedule.SQSQueue{Client: client, URL: srv.URL + "/000000000000/PromotionQueue"}
-	var msgs []promotion.Message
-	for i := 1; i <= 12; i++ {
-		msgs = append(msgs, promotion.Message{Kind: promotion.KindBatch, ShopID: "shp_x", PromotionID: "pro_x", RunID: "run_x", Seq: i})
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := sender.Send(ctx, msgs); err != nil {
-		t.Fatal(err)
-	}
-	go q.Run(ctx)
-	if err := q.Drain(ctx); err != nil {
-		t.Fatal(err)
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	for i := 1; i <= 12; i++ {
-		want := 1
-		if i == 7 {
-			want = 3
-		}
-		if got := seen["run_x"+fmt.Sprint(i)]; got != want {
-			t.Errorf("message %d delivered %d times, want %d", i, got, want)
-		}
-	}
-	if dl := q.DeadLetters(); len(dl) != 1 || dl[0].Attributes["ApproximateReceiveCount"] != "3" {
-		t.Fatalf("dead letters = %+v, want message 7 after 3 receives", dl)
-	}
 }
 
 // recordingQueue keeps what a Service queues.

@@ -304,3 +304,26 @@ func (api *sqsAPI) getQueueAttributes(body []byte) (any, error) {
 	}
 	return map[string]any{"Attributes": attrs}, nil
 }
+
+// SQSServer is the stack's SQS API on its own, over queues of the given
+// names: what tests of an SQS client (the promotion queue's adapter) send
+// to, through the real SDK, without starting a whole stack.
+type SQSServer struct {
+	api *sqsAPI
+}
+
+// NewSQSServer returns the API for queues named names (queue URLs name a
+// queue by their last path segment).
+func NewSQSServer(names ...string) *SQSServer {
+	api := &sqsAPI{queues: map[string]*Queue{}}
+	for _, n := range names {
+		api.queues[n] = newQueue(n, "http://sqs.local/000000000000/"+n, "arn:aws:sqs:us-east-1:000000000000:"+n, "us-east-1", DefaultVisibilityTimeout, 0)
+	}
+	return &SQSServer{api: api}
+}
+
+// ServeHTTP serves SQS's JSON protocol.
+func (s *SQSServer) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.api.ServeHTTP(w, r) }
+
+// Queue returns the queue named name (nil if none).
+func (s *SQSServer) Queue(name string) *Queue { return s.api.queues[name] }
