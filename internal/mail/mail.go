@@ -24,6 +24,7 @@ import (
 	"fmt"
 	htmltemplate "html/template"
 	"strings"
+	"sync"
 	texttemplate "text/template"
 	"unicode"
 	"unicode/utf8"
@@ -48,24 +49,36 @@ type messageTemplate struct {
 	html *htmltemplate.Template
 }
 
-// The templates are parsed once, at init, and never modified: a broken
-// template fails every test and the binary's start rather than a send.
+// The templates are parsed once, on first use, and never modified. Parsing
+// at init would cost every cold start of a function that sends no mail that
+// time; TestTemplatesParse parses them all, so a broken template still fails
+// the tests rather than a send.
 var (
-	giftCardsTemplate         = mustParse("gift_cards")
-	orderConfirmationTemplate = mustParse("order_confirmation")
-	auditReportTemplate       = mustParse("audit_report")
-	promotionSummaryTemplate  = mustParse("promotion_summary")
-	promotionCreditTemplate   = mustParse("promotion_credit")
-	guessingAlertTemplate     = mustParse("guessing_alert")
+	giftCardsTemplate         = lazyParse("gift_cards")
+	orderConfirmationTemplate = lazyParse("order_confirmation")
+	auditReportTemplate       = lazyParse("audit_report")
+	promotionSummaryTemplate  = lazyParse("promotion_summary")
+	promotionCreditTemplate   = lazyParse("promotion_credit")
+	guessingAlertTemplate     = lazyParse("guessing_alert")
 )
 
-func mustParse(name string) messageTemplate {
-	return messageTemplate{
-		text: texttemplate.Must(texttemplate.New(name).Option("missingkey=error").
-			ParseFS(templateFS, "templates/"+name+".txt.tmpl")),
-		html: htmltemplate.Must(htmltemplate.New(name).Option("missingkey=error").
-			ParseFS(templateFS, "templates/layout.html.tmpl", "templates/"+name+".html.tmpl")),
+// lazyParse returns a function that parses the templates of name the first
+// time it is called and returns the same result ever after.
+func lazyParse(name string) func() (messageTemplate, error) {
+	return sync.OnceValues(func() (messageTemplate, error) { return parse(name) })
+}
+
+func parse(name string) (messageTemplate, error) {
+	text, err := texttemplate.New(name).Option("missingkey=error").ParseFS(templateFS, "templates/"+name+".txt.tmpl")
+	if err != nil {
+		return messageTemplate{}, fmt.Errorf("mail %s: %w", name, err)
 	}
+	html, err := htmltemplate.New(name).Option("missingkey=error").
+		ParseFS(templateFS, "templates/layout.html.tmpl", "templates/"+name+".html.tmpl")
+	if err != nil {
+		return messageTemplate{}, fmt.Errorf("mail %s: %w", name, err)
+	}
+	return messageTemplate{text: text, html: html}, nil
 }
 
 // Clean makes text that a buyer or customer typed (a name, a reference, a
@@ -99,9 +112,14 @@ func unsafeRune(r rune) bool {
 	return unicode.In(r, unicode.Cc, unicode.Cf, unicode.Zl, unicode.Zp)
 }
 
-// render executes t with data. The subject is collapsed to one line so no
-// value can break it into extra header lines.
-func (t messageTemplate) render(data any) (Message, error) {
+// render parses the templates lazy holds if they are not yet, and executes
+// them with data. The subject is collapsed to one line so no value can break
+// it into extra header lines.
+func render(lazy func() (messageTemplate, error), data any) (Message, error) {
+	t, err := lazy()
+	if err != nil {
+		return Message{}, err
+	}
 	var subject, text, html bytes.Buffer
 	if err := t.text.ExecuteTemplate(&subject, "subject", data); err != nil {
 		return Message{}, fmt.Errorf("mail %s: subject: %w", t.text.Name(), err)
@@ -154,7 +172,7 @@ func GiftCards(d GiftCardsData) (Message, error) {
 			return Message{}, fmt.Errorf("mail gift_cards: card %d has no code", i)
 		}
 	}
-	return giftCardsTemplate.render(d)
+	return render(giftCardsTemplate, d)
 }
 
 // OrderConfirmationData is the order confirmation sent to the shop's admin
@@ -211,7 +229,7 @@ func OrderConfirmation(d OrderConfirmationData) (Message, error) {
 		cards[i] = c
 	}
 	d.Cards = cards
-	return orderConfirmationTemplate.render(d)
+	return render(orderConfirmationTemplate, d)
 }
 
 // AuditReportData is the result of one ledger audit, for the shop's admin.
@@ -228,7 +246,7 @@ type AuditReportData struct {
 // AuditReport renders a ledger-audit report. Its subject says whether any
 // invariant was breached, so a failure stands out in an inbox.
 func AuditReport(d AuditReportData) (Message, error) {
-	return auditReportTemplate.render(d)
+	return render(auditReportTemplate, d)
 }
 
 // PromotionSummaryData is the result of one promotion run, for the shop's
@@ -252,7 +270,7 @@ type SkipCount struct {
 
 // PromotionSummary renders a promotion-run summary.
 func PromotionSummary(d PromotionSummaryData) (Message, error) {
-	return promotionSummaryTemplate.render(d)
+	return render(promotionSummaryTemplate, d)
 }
 
 // PromotionCreditData is the notice to a customer who earned promotional
@@ -268,7 +286,7 @@ type PromotionCreditData struct {
 // PromotionCredit renders the notice that a promotion put credit on a
 // customer's account.
 func PromotionCredit(d PromotionCreditData) (Message, error) {
-	return promotionCreditTemplate.render(d)
+	return render(promotionCreditTemplate, d)
 }
 
 // GuessingAlertData is a shop-wide surge of failed gift-card code attempts,
@@ -284,5 +302,5 @@ type GuessingAlertData struct {
 // GuessingAlert renders the alert sent when a shop's failed code attempts
 // in one window reach the alert threshold. It alerts; it never locks.
 func GuessingAlert(d GuessingAlertData) (Message, error) {
-	return guessingAlertTemplate.render(d)
+	return render(guessingAlertTemplate, d)
 }
