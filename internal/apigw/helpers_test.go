@@ -28,6 +28,7 @@ import (
 	"github.com/giftcredit/giftcredit/internal/dynamo"
 	"github.com/giftcredit/giftcredit/internal/giftcode"
 	gc "github.com/giftcredit/giftcredit/internal/giftcredit"
+	"github.com/giftcredit/giftcredit/internal/mail"
 	"github.com/giftcredit/giftcredit/internal/sesmail"
 )
 
@@ -190,7 +191,7 @@ func newEnv(tb testing.TB, opts ...envOption) *env {
 	}
 	clk := &clock{}
 	clk.ns.Store(time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC).UnixNano())
-	store := dynamo.New(client, "giftcredit", dynamo.WithKeyring(kr), dynamo.WithClock(clk.Now), dynamo.WithSender("noreply@giftcredit.test"))
+	store := dynamo.New(client, "giftcredit", dynamo.WithKeyring(kr), dynamo.WithClock(clk.Now), dynamo.WithComposer(mail.NewComposer("noreply@giftcredit.test")))
 	e := &env{ctx: ctx, dyn: dyn, fault: fault, client: client, store: store, clock: clk, tag: randomHex(tb, 5),
 		secrets: map[caller]string{}, note: map[string]string{}, handlers: map[string]*Handler{}, logs: &syncBuffer{}}
 	e.shop, err = store.CreateShop(ctx, gc.Shop{Name: "Corner Books", AdminEmail: e.addr("admin"), SenderAddress: "orders@corner-books.test", DefaultCurrency: "USD"})

@@ -196,7 +196,7 @@ func (s *Store) planGrant(r gc.GrantRequest, p gc.Promotion, cust customerRecord
 		"attribute_not_exists(granted) OR granted < :limit", nil,
 		item{":p": avS(p.ID), ":c": avS(cust.ID), ":one": avN(1), ":limit": avN(p.PerCustomerLimit)}, nil)
 
-	notice, err := gc.PromotionCreditEmail(r.Shop, p, cust.Customer, s.sender)
+	notice, err := s.mail.PromotionCreditEmail(r.Shop, p, cust.Customer)
 	if err != nil {
 		return nil, gc.GrantOutcome{}, fmt.Errorf("grant: compose notice: %w", err)
 	}

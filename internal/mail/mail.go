@@ -1,11 +1,17 @@
-// Package mail renders the emails giftcredit sends: a subject, a plain-text
+// Package mail composes the emails giftcredit sends: a subject, a plain-text
 // body and an HTML body for each message, from templates embedded in the
-// binary. It is presentation only: it sends nothing and imports only the
-// standard library, so the domain can render without the SES adapter.
+// binary, addressed from the domain's values. It is the domain's Composer
+// (giftcredit.Composer): the domain declares what it needs and this package
+// provides it, as internal/sesmail provides the Mailer. It sends nothing.
 //
-// Data types hold plain strings that the caller has already formatted
-// (amounts such as "50.00 USD", dates), so this package knows nothing of
-// money or time zones. Counts are ints.
+// Only the functions that compose mail import this package, so only they
+// link html/template and text/template; the templates are parsed on first
+// use, not at init, so even those pay nothing at a cold start that sends no
+// mail.
+//
+// The renderers (GiftCards, OrderConfirmation…) take data types that hold
+// plain strings already formatted (amounts such as "50.00 USD", dates);
+// Composer does that formatting. Counts are ints.
 //
 // Only the gift-card email to the buyer or a card's recipient carries full
 // codes. A code is a bearer instrument: whoever reads it can spend it. The
