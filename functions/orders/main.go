@@ -10,6 +10,7 @@ import (
 
 	"github.com/giftcredit/giftcredit/internal/apigw"
 	"github.com/giftcredit/giftcredit/internal/awsenv"
+	"github.com/giftcredit/giftcredit/internal/awsenv/sesenv"
 	"github.com/giftcredit/giftcredit/internal/dynamo"
 	"github.com/giftcredit/giftcredit/internal/giftcode"
 	"github.com/giftcredit/giftcredit/internal/mail"
@@ -21,7 +22,7 @@ func main() {
 	keyring := awsenv.Must(giftcode.NewKeyring([]byte(os.Getenv("CODE_HASH_SECRET"))))
 	store := dynamo.New(awsenv.DynamoDB(cfg, os.Getenv("DYNAMODB_ENDPOINT")), os.Getenv("TABLE_NAME"),
 		dynamo.WithKeyring(keyring), dynamo.WithComposer(mail.NewComposer(os.Getenv("SENDER_ADDRESS"))))
-	mailer := sesmail.New(awsenv.SES(cfg, os.Getenv("SES_ENDPOINT")))
+	mailer := sesmail.New(sesenv.Client(cfg, os.Getenv("SES_ENDPOINT")))
 	h := awsenv.Must(apigw.New(apigw.Config{Function: "OrdersFunction", Ledger: store, Mailer: mailer, Outbox: store, Logger: awsenv.Logger()}))
 	lambda.Start(h.Handle)
 }
