@@ -17,6 +17,7 @@ import (
 	"github.com/giftcredit/giftcredit/internal/mail"
 	"github.com/giftcredit/giftcredit/internal/promotion"
 	"github.com/giftcredit/giftcredit/internal/schedule"
+	"github.com/giftcredit/giftcredit/internal/sqsqueue"
 )
 
 func main() {
@@ -29,7 +30,7 @@ func main() {
 	svc := &promotion.Service{Store: store, Logger: logger, Composer: composer}
 	// Without a queue URL every batch is granted by this function itself.
 	if url := os.Getenv("PROMOTION_QUEUE_URL"); url != "" {
-		svc.Queue = &schedule.SQSQueue{Client: sqsenv.Client(cfg, os.Getenv("SQS_ENDPOINT")), URL: url}
+		svc.Queue = &sqsqueue.Queue{Client: sqsenv.Client(cfg, os.Getenv("SQS_ENDPOINT")), URL: url}
 	}
 	h := &schedule.PromotionRun{Service: svc, Logger: logger, Now: time.Now}
 	lambda.Start(h.Handle)

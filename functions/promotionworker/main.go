@@ -16,6 +16,7 @@ import (
 	"github.com/giftcredit/giftcredit/internal/mail"
 	"github.com/giftcredit/giftcredit/internal/promotion"
 	"github.com/giftcredit/giftcredit/internal/schedule"
+	"github.com/giftcredit/giftcredit/internal/sqsqueue"
 )
 
 func main() {
@@ -28,7 +29,7 @@ func main() {
 	svc := &promotion.Service{Store: store, Logger: logger, Composer: composer}
 	// A worker continuing a long scan queues the batches it does not grant.
 	if url := os.Getenv("PROMOTION_QUEUE_URL"); url != "" {
-		svc.Queue = &schedule.SQSQueue{Client: sqsenv.Client(cfg, os.Getenv("SQS_ENDPOINT")), URL: url}
+		svc.Queue = &sqsqueue.Queue{Client: sqsenv.Client(cfg, os.Getenv("SQS_ENDPOINT")), URL: url}
 	}
 	w := &schedule.PromotionWorker{Service: svc, Logger: logger}
 	lambda.Start(w.Handle)

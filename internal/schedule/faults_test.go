@@ -19,6 +19,7 @@ import (
 	"github.com/giftcredit/giftcredit/internal/mail"
 	"github.com/giftcredit/giftcredit/internal/schedule"
 	"github.com/giftcredit/giftcredit/internal/sesmail"
+	"github.com/giftcredit/giftcredit/internal/sqsqueue"
 )
 
 // The fault tests invoke the jobs with a short deadline: what they prove is
@@ -209,7 +210,7 @@ func TestPromotionRunWithSQSHung(t *testing.T) {
 	f := newFault(t, "")
 	client := sqs.New(sqs.Options{Region: "us-east-1", BaseEndpoint: aws.String(f.URL()),
 		Credentials: credentials.NewStaticCredentialsProvider("local", "local", "")})
-	q := &schedule.SQSQueue{Client: client, URL: f.URL() + "/000000000000/PromotionQueue"}
+	q := &sqsqueue.Queue{Client: client, URL: f.URL() + "/000000000000/PromotionQueue"}
 	run := &schedule.PromotionRun{Service: ps.service(q, 0, 1), Logger: discard(), Now: time.Now}
 	var tick events.EventBridgeEvent
 	loadEvent(t, "promotionrun-schedule.json", &tick)

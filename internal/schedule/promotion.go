@@ -15,9 +15,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/giftcredit/giftcredit/internal/promotion"
 )
@@ -97,45 +94,6 @@ func (w *PromotionWorker) Handle(ctx context.Context, ev events.SQSEvent) (event
 		}
 	}
 	return resp, nil
-}
-
-// SQSAPI is the part of the SQS client the queue uses.
-type SQSAPI interface {
-	SendMessageBatch(ctx context.Context, in *sqs.SendMessageBatchInput, optFns ...func(*sqs.Options)) (*sqs.SendMessageBatchOutput, error)
-}
-
-// SQSQueue is the promotion queue on SQS.
-type SQSQueue struct {
-	Client SQSAPI
-	URL    string
-}
-
-var _ promotion.Queue = (*SQSQueue)(nil)
-
-// Send sends messages ten at a time (SendMessageBatch's limit). An entry
-// SQS refuses fails the call; what was sent stays sent, which is harmless
-// because the caller sends it again and messages are idempotent.
-func (q *SQSQueue) Send(ctx context.Context, msgs []promotion.Message) error {
-	for start := 0; start < len(msgs); start += 10 {
-		chunk := msgs[start:min(start+10, len(msgs))]
-		entries := make([]sqstypes.SendMessageBatchRequestEntry, len(chunk))
-		for i, m := range chunk {
-			b, err := json.Marshal(m)
-			if err != nil {
-				return fmt.Errorf("encode promotion message: %w", err)
-			}
-			entries[i] = sqstypes.SendMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), MessageBody: aws.String(string(b))}
-		}
-		out, err := q.Client.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: aws.String(q.URL), Entries: entries})
-		if err != nil {
-			return fmt.Errorf("send promotion messages: %w", err)
-		}
-		if len(out.Failed) > 0 {
-			f := out.Failed[0]
-			return fmt.Errorf("send promotion messages: %d refused, e.g. %s: %s", len(out.Failed), aws.ToString(f.Code), aws.ToString(f.Message))
-		}
-	}
-	return nil
 }
 
 // LocalQueue is an in-process stand-in for the promotion queue and its

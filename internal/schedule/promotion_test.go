@@ -25,6 +25,7 @@ import (
 	"github.com/giftcredit/giftcredit/internal/mail"
 	"github.com/giftcredit/giftcredit/internal/promotion"
 	"github.com/giftcredit/giftcredit/internal/schedule"
+	"github.com/giftcredit/giftcredit/internal/sqsqueue"
 )
 
 func discard() *slog.Logger { return slog.New(slog.NewJSONHandler(io.Discard, nil)) }
@@ -257,7 +258,7 @@ func TestLocalQueueSpeaksSQS(t *testing.T) {
 	defer srv.Close()
 	client := sqs.New(sqs.Options{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL),
 		Credentials: credentials.NewStaticCredentialsProvider("local", "local", "")})
-	sender := &schedule.SQSQueue{Client: client, URL: srv.URL + "/000000000000/PromotionQueue"}
+	sender := &sqsqueue.Queue{Client: client, URL: srv.URL + "/000000000000/PromotionQueue"}
 	var msgs []promotion.Message
 	for i := 1; i <= 12; i++ {
 		msgs = append(msgs, promotion.Message{Kind: promotion.KindBatch, ShopID: "shp_x", PromotionID: "pro_x", RunID: "run_x", Seq: i})
