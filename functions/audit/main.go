@@ -10,8 +10,10 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/giftcredit/giftcredit/internal/awsenv"
+	"github.com/giftcredit/giftcredit/internal/awsenv/sesenv"
 	"github.com/giftcredit/giftcredit/internal/dynamo"
 	"github.com/giftcredit/giftcredit/internal/giftcode"
+	"github.com/giftcredit/giftcredit/internal/mail"
 	"github.com/giftcredit/giftcredit/internal/schedule"
 	"github.com/giftcredit/giftcredit/internal/sesmail"
 )
@@ -20,7 +22,7 @@ func main() {
 	cfg := awsenv.Must(awsenv.Config(context.Background()))
 	keyring := awsenv.Must(giftcode.NewKeyring([]byte(os.Getenv("CODE_HASH_SECRET"))))
 	store := dynamo.New(awsenv.DynamoDB(cfg, os.Getenv("DYNAMODB_ENDPOINT")), os.Getenv("TABLE_NAME"), dynamo.WithKeyring(keyring))
-	a := &schedule.Audit{Store: store, Queue: store, Mailer: sesmail.New(awsenv.SES(cfg, os.Getenv("SES_ENDPOINT"))),
-		Sender: os.Getenv("SENDER_ADDRESS"), Logger: awsenv.Logger(), Now: time.Now}
+	a := &schedule.Audit{Store: store, Queue: store, Mailer: sesmail.New(sesenv.Client(cfg, os.Getenv("SES_ENDPOINT"))),
+		Composer: mail.NewComposer(os.Getenv("SENDER_ADDRESS")), Logger: awsenv.Logger(), Now: time.Now}
 	lambda.Start(a.Handle)
 }

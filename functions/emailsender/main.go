@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/giftcredit/giftcredit/internal/awsenv"
+	"github.com/giftcredit/giftcredit/internal/awsenv/sesenv"
 	"github.com/giftcredit/giftcredit/internal/dynamo"
 	"github.com/giftcredit/giftcredit/internal/giftcode"
 	"github.com/giftcredit/giftcredit/internal/schedule"
@@ -20,6 +21,6 @@ func main() {
 	cfg := awsenv.Must(awsenv.Config(context.Background()))
 	keyring := awsenv.Must(giftcode.NewKeyring([]byte(os.Getenv("CODE_HASH_SECRET"))))
 	store := dynamo.New(awsenv.DynamoDB(cfg, os.Getenv("DYNAMODB_ENDPOINT")), os.Getenv("TABLE_NAME"), dynamo.WithKeyring(keyring))
-	s := &schedule.EmailSender{Queue: store, Mailer: sesmail.New(awsenv.SES(cfg, os.Getenv("SES_ENDPOINT"))), Logger: awsenv.Logger(), Now: time.Now}
+	s := &schedule.EmailSender{Queue: store, Mailer: sesmail.New(sesenv.Client(cfg, os.Getenv("SES_ENDPOINT"))), Logger: awsenv.Logger(), Now: time.Now}
 	lambda.Start(s.Handle)
 }

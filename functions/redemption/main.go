@@ -12,6 +12,7 @@ import (
 	"github.com/giftcredit/giftcredit/internal/awsenv"
 	"github.com/giftcredit/giftcredit/internal/dynamo"
 	"github.com/giftcredit/giftcredit/internal/giftcode"
+	"github.com/giftcredit/giftcredit/internal/mail"
 )
 
 func main() {
@@ -19,7 +20,7 @@ func main() {
 	keyring := awsenv.Must(giftcode.NewKeyring([]byte(os.Getenv("CODE_HASH_SECRET"))))
 	logger := awsenv.Logger()
 	store := dynamo.New(awsenv.DynamoDB(cfg, os.Getenv("DYNAMODB_ENDPOINT")), os.Getenv("TABLE_NAME"),
-		dynamo.WithKeyring(keyring), dynamo.WithSender(os.Getenv("SENDER_ADDRESS")), dynamo.WithLogger(logger))
+		dynamo.WithKeyring(keyring), dynamo.WithComposer(mail.NewComposer(os.Getenv("SENDER_ADDRESS"))), dynamo.WithLogger(logger))
 	h := awsenv.Must(apigw.New(apigw.Config{Function: "RedemptionFunction", Ledger: store, Logger: logger}))
 	lambda.Start(h.Handle)
 }

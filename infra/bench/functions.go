@@ -17,6 +17,7 @@ import (
 	"github.com/giftcredit/giftcredit/internal/apigw"
 	"github.com/giftcredit/giftcredit/internal/dynamo"
 	gc "github.com/giftcredit/giftcredit/internal/giftcredit"
+	"github.com/giftcredit/giftcredit/internal/mail"
 	"github.com/giftcredit/giftcredit/internal/promotion"
 )
 
@@ -279,7 +280,7 @@ func seedPromotion(ctx context.Context, l *Ledger, n int) (gc.Promotion, error) 
 	if err != nil {
 		return p, err
 	}
-	past := dynamo.New(l.Client, Table, dynamo.WithKeyring(l.Keyring), dynamo.WithSender(Sender),
+	past := dynamo.New(l.Client, Table, dynamo.WithKeyring(l.Keyring), dynamo.WithComposer(mail.NewComposer(Sender)),
 		dynamo.WithClock(func() time.Time { return time.Now().Add(-10 * time.Minute) }))
 	for _, c := range custs {
 		if _, err := past.PlaceOrder(ctx, l.Admin, "", gc.NewOrder{CustomerID: c.ID, BillingName: "Bench Buyer",
@@ -329,7 +330,7 @@ func promotionWorkerLoad(ctx context.Context, l *Ledger) (func(int) ([]byte, err
 	// all; the function process then grants them, and gets them again
 	// (SQS delivers at least once), which it must find done.
 	q := &collectingQueue{}
-	svc := &promotion.Service{Store: l.Store, Queue: q, Sender: Sender, PageSize: 5, InlineGrants: 1}
+	svc := &promotion.Service{Store: l.Store, Queue: q, Composer: mail.NewComposer(Sender), PageSize: 5, InlineGrants: 1}
 	if _, err := svc.Tick(ctx); err != nil {
 		return nil, err
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/giftcredit/giftcredit/internal/dynamo"
 	"github.com/giftcredit/giftcredit/internal/giftcode"
 	gc "github.com/giftcredit/giftcredit/internal/giftcredit"
+	"github.com/giftcredit/giftcredit/internal/mail"
 )
 
 // Table is the table name every figure uses, each on its own server.
@@ -76,7 +77,7 @@ func NewLedger(ctx context.Context, o LedgerOptions) (*Ledger, error) {
 		dyn.Close()
 		return nil, err
 	}
-	l.Store = dynamo.New(l.Client, Table, dynamo.WithKeyring(l.Keyring), dynamo.WithSender(Sender))
+	l.Store = dynamo.New(l.Client, Table, dynamo.WithKeyring(l.Keyring), dynamo.WithComposer(mail.NewComposer(Sender)))
 	adminEmail := "admin@bench.example"
 	if o.NoAdminEmail {
 		adminEmail = ""

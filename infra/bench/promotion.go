@@ -11,6 +11,7 @@ import (
 
 	"github.com/giftcredit/giftcredit/internal/dynamo"
 	gc "github.com/giftcredit/giftcredit/internal/giftcredit"
+	"github.com/giftcredit/giftcredit/internal/mail"
 	"github.com/giftcredit/giftcredit/internal/promotion"
 )
 
@@ -67,7 +68,7 @@ func PromotionRun(ctx context.Context, cfg PromotionConfig) ([]Result, error) {
 	l.Rec.Reset()
 	var waveTimes [][2]float64
 	q := &collectingQueue{}
-	svc := &promotion.Service{Store: l.Store, Queue: q, Sender: Sender, InlineGrants: 1, ScanSteps: 1 << 20}
+	svc := &promotion.Service{Store: l.Store, Queue: q, Composer: mail.NewComposer(Sender), InlineGrants: 1, ScanSteps: 1 << 20}
 	var runTime, rawTime time.Duration
 	var grants, batches, waves int
 	replay := func(tags []any) error {
@@ -188,7 +189,7 @@ func seedRun(ctx context.Context, l *Ledger, cfg PromotionConfig) (gc.Promotion,
 	if err != nil {
 		return gc.Promotion{}, err
 	}
-	past := dynamo.New(l.Client, Table, dynamo.WithKeyring(l.Keyring), dynamo.WithSender(Sender),
+	past := dynamo.New(l.Client, Table, dynamo.WithKeyring(l.Keyring), dynamo.WithComposer(mail.NewComposer(Sender)),
 		dynamo.WithClock(func() time.Time { return time.Now().Add(-10 * time.Minute) }))
 	cards := make([]gc.NewGiftCard, cfg.CardsPerOrder)
 	for i := range cards {

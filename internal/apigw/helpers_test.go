@@ -28,6 +28,7 @@ import (
 	"github.com/giftcredit/giftcredit/internal/dynamo"
 	"github.com/giftcredit/giftcredit/internal/giftcode"
 	gc "github.com/giftcredit/giftcredit/internal/giftcredit"
+	"github.com/giftcredit/giftcredit/internal/mail"
 	"github.com/giftcredit/giftcredit/internal/sesmail"
 )
 
@@ -194,7 +195,7 @@ func newEnv(tb testing.TB, opts ...envOption) *env {
 	}
 	clk := &clock{}
 	clk.ns.Store(time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC).UnixNano())
-	storeOpts := []dynamo.Option{dynamo.WithKeyring(kr), dynamo.WithClock(clk.Now), dynamo.WithSender("noreply@giftcredit.test")}
+	storeOpts := []dynamo.Option{dynamo.WithKeyring(kr), dynamo.WithClock(clk.Now), dynamo.WithComposer(mail.NewComposer("noreply@giftcredit.test"))}
 	if cfg.rand != nil {
 		storeOpts = append(storeOpts, dynamo.WithRand(cfg.rand))
 	}

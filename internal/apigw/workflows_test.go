@@ -17,6 +17,7 @@ import (
 	"github.com/giftcredit/giftcredit/infra/localaws"
 	"github.com/giftcredit/giftcredit/internal/giftcode"
 	gc "github.com/giftcredit/giftcredit/internal/giftcredit"
+	"github.com/giftcredit/giftcredit/internal/mail"
 	"github.com/giftcredit/giftcredit/internal/schedule"
 	"github.com/giftcredit/giftcredit/internal/sesmail"
 )
@@ -269,7 +270,7 @@ func TestScheduleEventsDriveTheirJobs(t *testing.T) {
 	if err != nil || res.Counts["sent"] != 0 {
 		t.Errorf("email sender on an empty outbox: %+v, %v", res, err)
 	}
-	audit := &schedule.Audit{Store: e.store, Queue: e.store, Mailer: liveMailer(), Sender: "noreply@giftcredit.test",
+	audit := &schedule.Audit{Store: e.store, Queue: e.store, Mailer: liveMailer(), Composer: mail.NewComposer("noreply@giftcredit.test"),
 		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)), Now: e.clock.Now}
 	res, err = audit.Handle(e.ctx, loadSchedule(t, "audit-schedule.json"))
 	if err != nil || res.Counts["shops"] != 2 || res.Breaches != 0 {

@@ -10,6 +10,9 @@
 // SSO, SSO OIDC, sign-in and IMDS clients, about 2.4 MB of an arm64
 // binary and their package initialisers to every cold start (see
 // infra/bench, figure 3). Such a binary fails at init without them.
+//
+// Clients of the services only some functions call are built by their own
+// subpackages (sesenv, sqsenv), so that the others do not link them.
 package awsenv
 
 import (
@@ -21,7 +24,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/ses"
 )
 
 // Config returns the SDK config for this process.
@@ -47,15 +49,6 @@ func Config(ctx context.Context) (aws.Config, error) {
 // DynamoDB returns a client, on endpoint when it is set (minidyn, DynamoDB Local).
 func DynamoDB(cfg aws.Config, endpoint string) *dynamodb.Client {
 	return dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
-		if endpoint != "" {
-			o.BaseEndpoint = aws.String(endpoint)
-		}
-	})
-}
-
-// SES returns an SES (v1) client, on endpoint when it is set (aws-ses-v2-local).
-func SES(cfg aws.Config, endpoint string) *ses.Client {
-	return ses.NewFromConfig(cfg, func(o *ses.Options) {
 		if endpoint != "" {
 			o.BaseEndpoint = aws.String(endpoint)
 		}

@@ -178,7 +178,7 @@ func (s *Store) grantWrites(r promotion.GrantRequest, p gc.Promotion, cust gc.Cu
 		"attribute_not_exists(granted) OR granted < :limit", nil,
 		item{":p": avS(p.ID), ":c": avS(cust.ID), ":one": avN(1), ":limit": avN(p.PerCustomerLimit)}, nil)
 
-	notice, err := gc.PromotionCreditEmail(r.Shop, p, cust.Customer, s.sender)
+	notice, err := s.mail.PromotionCreditEmail(r.Shop, p, cust.Customer)
 	if err != nil {
 		return nil, fmt.Errorf("grant: compose notice: %w", err)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/giftcredit/giftcredit/internal/dynamo"
 	"github.com/giftcredit/giftcredit/internal/giftcode"
 	gc "github.com/giftcredit/giftcredit/internal/giftcredit"
+	"github.com/giftcredit/giftcredit/internal/mail"
 )
 
 // env is one test's ledger: its own minidyn server and table. minidyn
@@ -51,7 +52,7 @@ func newEnv(tb testing.TB, opts ...dynamo.Option) *env {
 	}
 	clk := &clock{}
 	clk.ns.Store(time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC).UnixNano())
-	store := dynamo.New(client, "giftcredit", append([]dynamo.Option{dynamo.WithKeyring(kr), dynamo.WithClock(clk.Now)}, opts...)...)
+	store := dynamo.New(client, "giftcredit", append([]dynamo.Option{dynamo.WithKeyring(kr), dynamo.WithClock(clk.Now), dynamo.WithComposer(mail.NewComposer(""))}, opts...)...)
 	shop, err := store.CreateShop(ctx, gc.Shop{Name: "Test Shop", AdminEmail: "admin@shop.test", SenderAddress: "noreply@shop.test", DefaultCurrency: "USD"})
 	if err != nil {
 		tb.Fatal(err)

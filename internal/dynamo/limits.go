@@ -168,7 +168,7 @@ func (s *Store) alertGuessing(ctx context.Context, shopID string, windowStart ti
 	if shop.AdminEmail == "" {
 		return nil
 	}
-	e, err := gc.GuessingAlertEmail(shop, windowStart, failures, s.sender)
+	e, err := s.mail.GuessingAlertEmail(shop, windowStart, failures)
 	if err != nil {
 		return fmt.Errorf("guessing alert: compose: %w", err)
 	}

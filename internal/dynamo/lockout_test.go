@@ -12,6 +12,7 @@ import (
 	"github.com/giftcredit/giftcredit/internal/dynamo"
 	"github.com/giftcredit/giftcredit/internal/giftcode"
 	gc "github.com/giftcredit/giftcredit/internal/giftcredit"
+	"github.com/giftcredit/giftcredit/internal/mail"
 )
 
 // randomCode is a well-formed code (valid check symbol) that was never issued.
@@ -34,7 +35,7 @@ func TestShopWideFailuresAlertButNeverLock(t *testing.T) {
 	t.Parallel()
 	var logs bytes.Buffer
 	e := newEnv(t, dynamo.WithLimits(dynamo.Limits{Window: time.Hour, PerCustomer: 10, PerClient: 3, ShopAlert: 5}),
-		dynamo.WithLogger(slog.New(slog.NewJSONHandler(&logs, nil))), dynamo.WithSender("alerts@giftcredit.test"))
+		dynamo.WithLogger(slog.New(slog.NewJSONHandler(&logs, nil))), dynamo.WithComposer(mail.NewComposer("alerts@giftcredit.test")))
 	good := MustGiftCard(t, e, 100)
 
 	// One client: three failures, then locked, even for a real code.

@@ -85,10 +85,7 @@ func (s *Store) PlaceOrder(ctx context.Context, a gc.Actor, idemKey string, in g
 				return p, err
 			}
 			acts = append(acts, s.putNew(orderItem(a.ShopID, o), nil), txAct)
-			if shop.SenderAddress == "" {
-				shop.SenderAddress = s.sender
-			}
-			emails, err := gc.OrderEmails(shop, o)
+			emails, err := s.mail.OrderEmails(shop, o)
 			if err != nil {
 				return p, fmt.Errorf("place order: compose emails: %w", err)
 			}

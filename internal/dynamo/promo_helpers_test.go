@@ -15,6 +15,7 @@ import (
 
 	"github.com/giftcredit/giftcredit/internal/dynamo"
 	gc "github.com/giftcredit/giftcredit/internal/giftcredit"
+	"github.com/giftcredit/giftcredit/internal/mail"
 	"github.com/giftcredit/giftcredit/internal/promotion"
 )
 
@@ -40,7 +41,7 @@ func newService(e *env, opts ...func(*promotion.Service)) *promotion.Service {
 			break
 		}
 	}
-	s := &promotion.Service{Store: e.store, Now: e.clock.Now, Sender: "noreply@shop.test",
+	s := &promotion.Service{Store: e.store, Now: e.clock.Now, Composer: mail.NewComposer("noreply@shop.test"),
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), PageSize: 3}
 	for _, o := range opts {
 		o(s)

@@ -31,7 +31,7 @@ type Store struct {
 	ids     *gc.IDs
 	codes   giftcode.Generator
 	limits  Limits
-	sender  string
+	mail    gc.Composer
 	logger  *slog.Logger
 	// maxAttempts bounds optimistic-concurrency retries of one mutation.
 	maxAttempts int
@@ -52,13 +52,37 @@ func WithRand(r io.Reader) Option { return func(s *Store) { s.rand = r } }
 // must be kept encrypted at rest. Operations on codes need it.
 func WithKeyring(k *giftcode.Keyring) Option { return func(s *Store) { s.keyring = k } }
 
-// WithSender sets the From address of emails for shops that have none.
-func WithSender(addr string) Option { return func(s *Store) { s.sender = addr } }
+// WithComposer sets what composes the emails the store writes to the
+// outbox (an order's, a promotion grant's notice, a guessing alert). A
+// store without one fails those operations: only the functions that send
+// mail wire it, so only they link the templates.
+func WithComposer(c gc.Composer) Option { return func(s *Store) { s.mail = c } }
+
+// noComposer is the composer of a store built without WithComposer.
+type noComposer struct{}
+
+var _ gc.Composer = noComposer{}
+
+var errNoComposer = errors.New("the store has no composer (dynamo.WithComposer) and cannot compose emails")
+
+func (noComposer) OrderEmails(gc.Shop, gc.Order) ([]gc.Email, error) { return nil, errNoComposer }
+func (noComposer) AuditEmail(gc.Shop, gc.AuditReport) (gc.Email, error) {
+	return gc.Email{}, errNoComposer
+}
+func (noComposer) PromotionSummaryEmail(gc.Shop, gc.Promotion, gc.PromotionRun) (gc.Email, error) {
+	return gc.Email{}, errNoComposer
+}
+func (noComposer) PromotionCreditEmail(gc.Shop, gc.Promotion, gc.Customer) (gc.Email, error) {
+	return gc.Email{}, errNoComposer
+}
+func (noComposer) GuessingAlertEmail(gc.Shop, time.Time, int64) (gc.Email, error) {
+	return gc.Email{}, errNoComposer
+}
 
 // New returns a Store on table, using the caller's client (which carries the
 // endpoint, credentials and retry policy: minidyn, DynamoDB Local or AWS).
 func New(client *dynamodb.Client, table string, opts ...Option) *Store {
-	s := &Store{client: client, table: table, now: time.Now, rand: rand.Reader, maxAttempts: 10, limits: DefaultLimits}
+	s := &Store{client: client, table: table, now: time.Now, rand: rand.Reader, maxAttempts: 10, limits: DefaultLimits, mail: noComposer{}}
 	for _, o := range opts {
 		o(s)
 	}

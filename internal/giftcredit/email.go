@@ -17,6 +17,39 @@ type Email struct {
 	HTML    string
 }
 
+// Composer renders and addresses the emails giftcredit sends, from the
+// domain's values. Internal/mail implements it; the domain and the stores
+// only call it, so they neither render templates nor know a default sender
+// address. Every email it returns is From the shop's SenderAddress, or the
+// composer's own default sender when the shop has none, and has no ID: the
+// outbox gives it one.
+//
+// An error means the values cannot be rendered safely (a template fails, or
+// a card has no code, or an admin's copy would show more than the last four
+// characters of a code). It is a bug upstream rather than bad input, not a
+// domain error: callers wrap it, and a request that meets one is answered as
+// an internal error.
+type Composer interface {
+	// OrderEmails composes the emails of a placed order whose cards still
+	// carry their codes: one to the buyer with the cards that have no
+	// recipient, one to each recipient with theirs, and, when the shop has
+	// an admin address, a confirmation with masked codes to it.
+	OrderEmails(shop Shop, o Order) ([]Email, error)
+	// AuditEmail composes the report of a failed audit to the shop's admin.
+	AuditEmail(shop Shop, r AuditReport) (Email, error)
+	// PromotionSummaryEmail composes the summary of a finished promotion
+	// run for the shop's admin: orders examined, credits and amount
+	// granted, and what was skipped and why.
+	PromotionSummaryEmail(shop Shop, p Promotion, r PromotionRun) (Email, error)
+	// PromotionCreditEmail composes the notice to customer c that p granted
+	// them its credit.
+	PromotionCreditEmail(shop Shop, p Promotion, c Customer) (Email, error)
+	// GuessingAlertEmail composes the alert to the shop's admin that failed
+	// gift-card code attempts across the shop reached the alert threshold,
+	// failures of them in the window starting at windowStart.
+	GuessingAlertEmail(shop Shop, windowStart time.Time, failures int64) (Email, error)
+}
+
 // Mailer sends one email and returns the provider's message id. An error
 // means the message may not have been sent and should be retried later; the
 // caller keeps it pending in the outbox.

@@ -1,11 +1,17 @@
-// Package mail renders the emails giftcredit sends: a subject, a plain-text
+// Package mail composes the emails giftcredit sends: a subject, a plain-text
 // body and an HTML body for each message, from templates embedded in the
-// binary. It is presentation only: it sends nothing and imports only the
-// standard library, so the domain can render without the SES adapter.
+// binary, addressed from the domain's values. It is the domain's Composer
+// (giftcredit.Composer): the domain declares what it needs and this package
+// provides it, as internal/sesmail provides the Mailer. It sends nothing.
 //
-// Data types hold plain strings that the caller has already formatted
-// (amounts such as "50.00 USD", dates), so this package knows nothing of
-// money or time zones. Counts are ints.
+// Only the functions that compose mail import this package, so only they
+// link html/template and text/template; the templates are parsed on first
+// use, not at init, so even those pay nothing at a cold start that sends no
+// mail.
+//
+// The renderers (GiftCards, OrderConfirmation…) take data types that hold
+// plain strings already formatted (amounts such as "50.00 USD", dates);
+// Composer does that formatting. Counts are ints.
 //
 // Only the gift-card email to the buyer or a card's recipient carries full
 // codes. A code is a bearer instrument: whoever reads it can spend it. The
@@ -24,6 +30,7 @@ import (
 	"fmt"
 	htmltemplate "html/template"
 	"strings"
+	"sync"
 	texttemplate "text/template"
 	"unicode"
 	"unicode/utf8"
@@ -48,24 +55,36 @@ type messageTemplate struct {
 	html *htmltemplate.Template
 }
 
-// The templates are parsed once, at init, and never modified: a broken
-// template fails every test and the binary's start rather than a send.
+// The templates are parsed once, on first use, and never modified. Parsing
+// at init would cost every cold start of a function that sends no mail that
+// time; TestTemplatesParse parses them all, so a broken template still fails
+// the tests rather than a send.
 var (
-	giftCardsTemplate         = mustParse("gift_cards")
-	orderConfirmationTemplate = mustParse("order_confirmation")
-	auditReportTemplate       = mustParse("audit_report")
-	promotionSummaryTemplate  = mustParse("promotion_summary")
-	promotionCreditTemplate   = mustParse("promotion_credit")
-	guessingAlertTemplate     = mustParse("guessing_alert")
+	giftCardsTemplate         = lazyParse("gift_cards")
+	orderConfirmationTemplate = lazyParse("order_confirmation")
+	auditReportTemplate       = lazyParse("audit_report")
+	promotionSummaryTemplate  = lazyParse("promotion_summary")
+	promotionCreditTemplate   = lazyParse("promotion_credit")
+	guessingAlertTemplate     = lazyParse("guessing_alert")
 )
 
-func mustParse(name string) messageTemplate {
-	return messageTemplate{
-		text: texttemplate.Must(texttemplate.New(name).Option("missingkey=error").
-			ParseFS(templateFS, "templates/"+name+".txt.tmpl")),
-		html: htmltemplate.Must(htmltemplate.New(name).Option("missingkey=error").
-			ParseFS(templateFS, "templates/layout.html.tmpl", "templates/"+name+".html.tmpl")),
+// lazyParse returns a function that parses the templates of name the first
+// time it is called and returns the same result ever after.
+func lazyParse(name string) func() (messageTemplate, error) {
+	return sync.OnceValues(func() (messageTemplate, error) { return parse(name) })
+}
+
+func parse(name string) (messageTemplate, error) {
+	text, err := texttemplate.New(name).Option("missingkey=error").ParseFS(templateFS, "templates/"+name+".txt.tmpl")
+	if err != nil {
+		return messageTemplate{}, fmt.Errorf("mail %s: %w", name, err)
 	}
+	html, err := htmltemplate.New(name).Option("missingkey=error").
+		ParseFS(templateFS, "templates/layout.html.tmpl", "templates/"+name+".html.tmpl")
+	if err != nil {
+		return messageTemplate{}, fmt.Errorf("mail %s: %w", name, err)
+	}
+	return messageTemplate{text: text, html: html}, nil
 }
 
 // Clean makes text that a buyer or customer typed (a name, a reference, a
@@ -99,9 +118,14 @@ func unsafeRune(r rune) bool {
 	return unicode.In(r, unicode.Cc, unicode.Cf, unicode.Zl, unicode.Zp)
 }
 
-// render executes t with data. The subject is collapsed to one line so no
-// value can break it into extra header lines.
-func (t messageTemplate) render(data any) (Message, error) {
+// render parses the templates lazy holds if they are not yet, and executes
+// them with data. The subject is collapsed to one line so no value can break
+// it into extra header lines.
+func render(lazy func() (messageTemplate, error), data any) (Message, error) {
+	t, err := lazy()
+	if err != nil {
+		return Message{}, err
+	}
 	var subject, text, html bytes.Buffer
 	if err := t.text.ExecuteTemplate(&subject, "subject", data); err != nil {
 		return Message{}, fmt.Errorf("mail %s: subject: %w", t.text.Name(), err)
@@ -154,7 +178,7 @@ func GiftCards(d GiftCardsData) (Message, error) {
 			return Message{}, fmt.Errorf("mail gift_cards: card %d has no code", i)
 		}
 	}
-	return giftCardsTemplate.render(d)
+	return render(giftCardsTemplate, d)
 }
 
 // OrderConfirmationData is the order confirmation sent to the shop's admin
@@ -211,7 +235,7 @@ func OrderConfirmation(d OrderConfirmationData) (Message, error) {
 		cards[i] = c
 	}
 	d.Cards = cards
-	return orderConfirmationTemplate.render(d)
+	return render(orderConfirmationTemplate, d)
 }
 
 // AuditReportData is the result of one ledger audit, for the shop's admin.
@@ -228,7 +252,7 @@ type AuditReportData struct {
 // AuditReport renders a ledger-audit report. Its subject says whether any
 // invariant was breached, so a failure stands out in an inbox.
 func AuditReport(d AuditReportData) (Message, error) {
-	return auditReportTemplate.render(d)
+	return render(auditReportTemplate, d)
 }
 
 // PromotionSummaryData is the result of one promotion run, for the shop's
@@ -252,7 +276,7 @@ type SkipCount struct {
 
 // PromotionSummary renders a promotion-run summary.
 func PromotionSummary(d PromotionSummaryData) (Message, error) {
-	return promotionSummaryTemplate.render(d)
+	return render(promotionSummaryTemplate, d)
 }
 
 // PromotionCreditData is the notice to a customer who earned promotional
@@ -268,7 +292,7 @@ type PromotionCreditData struct {
 // PromotionCredit renders the notice that a promotion put credit on a
 // customer's account.
 func PromotionCredit(d PromotionCreditData) (Message, error) {
-	return promotionCreditTemplate.render(d)
+	return render(promotionCreditTemplate, d)
 }
 
 // GuessingAlertData is a shop-wide surge of failed gift-card code attempts,
@@ -284,5 +308,5 @@ type GuessingAlertData struct {
 // GuessingAlert renders the alert sent when a shop's failed code attempts
 // in one window reach the alert threshold. It alerts; it never locks.
 func GuessingAlert(d GuessingAlertData) (Message, error) {
-	return guessingAlertTemplate.render(d)
+	return render(guessingAlertTemplate, d)
 }

@@ -92,8 +92,8 @@ type Service struct {
 	// context's.
 	Now    func() time.Time
 	Logger *slog.Logger
-	// Sender is the From address of summaries for shops that have none.
-	Sender string
+	// Composer composes the summary of a finished run (internal/mail).
+	Composer gc.Composer
 	// PageSize is how many orders (or waiting candidates) one step reads:
 	// at most that many candidates per batch (per card: more).
 	PageSize int
@@ -500,7 +500,7 @@ func (s *Service) finish(ctx context.Context, inv *invocation, shop gc.Shop, p g
 	}
 	var summary *gc.Email
 	if shop.AdminEmail != "" && (run.Counts.OrdersExamined > 0 || run.Counts.CreditsGranted > 0) {
-		e, err := gc.PromotionSummaryEmail(shop, p, run, s.Sender)
+		e, err := s.Composer.PromotionSummaryEmail(shop, p, run)
 		if err != nil {
 			return fmt.Errorf("compose the summary of run %s: %w", run.ID, err)
 		}

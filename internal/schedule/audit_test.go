@@ -17,6 +17,7 @@ import (
 	"github.com/giftcredit/giftcredit/internal/dynamo"
 	"github.com/giftcredit/giftcredit/internal/giftcode"
 	gc "github.com/giftcredit/giftcredit/internal/giftcredit"
+	"github.com/giftcredit/giftcredit/internal/mail"
 	"github.com/giftcredit/giftcredit/internal/schedule"
 	"github.com/giftcredit/giftcredit/internal/sesmail"
 )
@@ -71,7 +72,7 @@ func TestAuditEmailsTheAdminOnABreach(t *testing.T) {
 	}
 	ses := localaws.SESForTest(t)
 	job := &schedule.Audit{Store: store, Queue: store, Mailer: sesmail.New(localaws.NewSESClient(ses.URL())),
-		Sender: "noreply@shop.test", Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)), Now: time.Now}
+		Composer: mail.NewComposer("noreply@shop.test"), Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)), Now: time.Now}
 	res, err := job.Handle(ctx, events.EventBridgeEvent{DetailType: "Scheduled Event"})
 	if err != nil {
 		t.Fatal(err)

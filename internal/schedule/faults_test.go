@@ -16,6 +16,7 @@ import (
 	"github.com/giftcredit/giftcredit/internal/dynamo"
 	"github.com/giftcredit/giftcredit/internal/giftcode"
 	gc "github.com/giftcredit/giftcredit/internal/giftcredit"
+	"github.com/giftcredit/giftcredit/internal/mail"
 	"github.com/giftcredit/giftcredit/internal/schedule"
 	"github.com/giftcredit/giftcredit/internal/sesmail"
 	"github.com/giftcredit/giftcredit/internal/sqsqueue"
@@ -59,7 +60,7 @@ func faultyStore(tb testing.TB) (*dynamo.Store, *localaws.Fault) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return dynamo.New(client, "t", dynamo.WithKeyring(kr), dynamo.WithSender("noreply@shop.test")), f
+	return dynamo.New(client, "t", dynamo.WithKeyring(kr), dynamo.WithComposer(mail.NewComposer("noreply@shop.test"))), f
 }
 
 // TestEmailSenderWithSESHung: the sender's send hangs; it gives up in time,
@@ -129,7 +130,7 @@ func TestAuditWithDynamoDBHung(t *testing.T) {
 		}
 	}
 	audit := &schedule.Audit{Store: store, Queue: store, Mailer: sesmail.New(localaws.NewSESClient("http://127.0.0.1:1")),
-		Logger: discard(), Now: time.Now, Reserve: 500 * time.Millisecond, PerShop: time.Second}
+		Composer: mail.NewComposer("noreply@shop.test"), Logger: discard(), Now: time.Now, Reserve: 500 * time.Millisecond, PerShop: time.Second}
 	var tick events.EventBridgeEvent
 	loadEvent(t, "audit-schedule.json", &tick)
 
@@ -165,7 +166,7 @@ func TestPromotionWorkerWithDynamoDBHung(t *testing.T) {
 		t.Fatal("the tick queued nothing")
 	}
 	f := newFault(t, ps.dyn.URL())
-	hung := dynamo.New(localaws.NewDynamoClient(f.URL(), nil), "t", dynamo.WithKeyring(ps.kr), dynamo.WithSender("noreply@shop.test"))
+	hung := dynamo.New(localaws.NewDynamoClient(f.URL(), nil), "t", dynamo.WithKeyring(ps.kr), dynamo.WithComposer(mail.NewComposer("noreply@shop.test")))
 	svc := ps.service(rec, 2, 1)
 	svc.Store = hung
 	worker := &schedule.PromotionWorker{Service: svc, Logger: discard(), Reserve: 500 * time.Millisecond}

@@ -18,6 +18,7 @@ import (
 	"github.com/giftcredit/giftcredit/internal/dynamo"
 	"github.com/giftcredit/giftcredit/internal/giftcode"
 	gc "github.com/giftcredit/giftcredit/internal/giftcredit"
+	"github.com/giftcredit/giftcredit/internal/mail"
 	"github.com/giftcredit/giftcredit/internal/promotion"
 	"github.com/giftcredit/giftcredit/internal/schedule"
 )
@@ -65,7 +66,7 @@ func newPromoShop(tb testing.TB, n int) *promoShop {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	ps := &promoShop{dyn: dyn, kr: kr, store: dynamo.New(client, "t", dynamo.WithKeyring(kr), dynamo.WithSender("noreply@shop.test")), orders: n}
+	ps := &promoShop{dyn: dyn, kr: kr, store: dynamo.New(client, "t", dynamo.WithKeyring(kr), dynamo.WithComposer(mail.NewComposer("noreply@shop.test"))), orders: n}
 	if ps.shop, err = ps.store.CreateShop(ctx, gc.Shop{Name: "Promo Shop", AdminEmail: "admin@shop.test", DefaultCurrency: "USD"}); err != nil {
 		tb.Fatal(err)
 	}
@@ -97,7 +98,7 @@ func newPromoShop(tb testing.TB, n int) *promoShop {
 // service reads two orders a step; it grants inline up to inline
 // candidates and scans up to steps steps per invocation.
 func (ps *promoShop) service(q promotion.Queue, inline, steps int) *promotion.Service {
-	return &promotion.Service{Store: ps.store, Queue: q, Logger: discard(), Sender: "noreply@shop.test",
+	return &promotion.Service{Store: ps.store, Queue: q, Logger: discard(), Composer: mail.NewComposer("noreply@shop.test"),
 		PageSize: 2, InlineGrants: inline, ScanSteps: steps, SettleLag: time.Nanosecond}
 }
 

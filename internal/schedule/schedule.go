@@ -111,9 +111,10 @@ type Audit struct {
 	Store  Auditor
 	Queue  gc.MailQueue
 	Mailer gc.Mailer
-	Sender string
-	Logger *slog.Logger
-	Now    func() time.Time
+	// Composer composes the report (internal/mail).
+	Composer gc.Composer
+	Logger   *slog.Logger
+	Now      func() time.Time
 	// Reserve and PerShop are as EmailSender's Reserve and PerEmail
 	// (defaults DefaultReserve and DefaultPerShop).
 	Reserve, PerShop time.Duration
@@ -149,7 +150,7 @@ func (a *Audit) Handle(ctx context.Context, ev events.EventBridgeEvent) (Result,
 		if r.OK() || sh.AdminEmail == "" {
 			continue
 		}
-		e, err := gc.AuditEmail(sh, r, a.Sender)
+		e, err := a.Composer.AuditEmail(sh, r)
 		if err != nil {
 			return res, fmt.Errorf("audit shop %s: compose email: %w", sh.ID, err)
 		}

@@ -1,7 +1,8 @@
-// Package sqsqueue is the Amazon SQS adapter of the promotion queue: it
-// implements promotion.Queue with SendMessageBatch. It is its own package,
-// named for its technology, so that only the functions that send to the
-// queue link the SQS client.
+// Package sqsqueue is the Amazon SQS adapter: it implements promotion.Queue
+// with SendMessageBatch. It is apart from package schedule, which the audit
+// and email-sender functions link too, so that only the two promotion
+// functions link the SQS client; and it is named sqsqueue so that it does
+// not clash with the SDK's sqs package.
 package sqsqueue
 
 import (

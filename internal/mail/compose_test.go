@@ -1,8 +1,12 @@
-package giftcredit
+package mail_test
 
 import (
 	"strings"
 	"testing"
+	"time"
+
+	gc "github.com/giftcredit/giftcredit/internal/giftcredit"
+	"github.com/giftcredit/giftcredit/internal/mail"
 )
 
 // TestComposedEmailsCleanTypedText is issue 17 item 9: text a buyer or
@@ -17,19 +21,20 @@ func TestComposedEmailsCleanTypedText(t *testing.T) {
 		typedName = "Eve \u202egnp.exe\nBcc: all@example.test\u200b \u2066x\u2069"
 		cleanName = "Eve gnp.exe Bcc: all@example.test x"
 	)
-	shop := Shop{Name: "Corner\u202e Books", AdminEmail: "admin@shop.test", SenderAddress: "gifts@shop.test"}
-	o := Order{ID: "ord_1", BillingName: typedName, BillingEmail: "eve@example.test", PaymentMethod: "card", Currency: "USD",
-		GiftCards: []OrderCard{
+	shop := gc.Shop{Name: "Corner\u202e Books", AdminEmail: "admin@shop.test", SenderAddress: "gifts@shop.test"}
+	o := gc.Order{ID: "ord_1", BillingName: typedName, BillingEmail: "eve@example.test", PaymentMethod: "card", Currency: "USD",
+		GiftCards: []gc.OrderCard{
 			{ID: "gc_1", Code: "7K3Q-M9XW-2HPA-R4TD-8", Last4: "4TD8", Amount: 5000},
 			{ID: "gc_2", Code: "ABCD-EFGH-JKMN-PQRS-T", Last4: "PQRS", Amount: 2500, RecipientEmail: "ben@example.test"},
 		},
 		Total: 7500, AmountDue: 7500}
-	emails, err := OrderEmails(shop, o)
+	c := mail.NewComposer("noreply@shop.test")
+	emails, err := c.OrderEmails(shop, o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	promo, err := PromotionCreditEmail(shop, Promotion{Name: "Winter\r\nsale\u061c", CreditAmount: 1000, Currency: "USD"},
-		Customer{Name: typedName, Email: "eve@example.test"}, "noreply@shop.test")
+	promo, err := c.PromotionCreditEmail(shop, gc.Promotion{Name: "Winter\r\nsale\u061c", CreditAmount: 1000, Currency: "USD"},
+		gc.Customer{Name: typedName, Email: "eve@example.test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,5 +71,50 @@ func TestComposedEmailsCleanTypedText(t *testing.T) {
 	}
 	if !strings.Contains(promo.Text, `"Winter  sale"`) {
 		t.Errorf("promotion name not cleaned to one line:\n%s", promo.Text)
+	}
+}
+
+// TestComposerSender: every email is from the shop's sender address, or the
+// composer's default sender when the shop has none (SENDER_ADDRESS, which
+// the stores used to carry).
+func TestComposerSender(t *testing.T) {
+	c := mail.NewComposer("noreply@giftcredit.test")
+	o := gc.Order{ID: "ord_1", BillingName: "Ana", BillingEmail: "ana@example.test", PaymentMethod: "card", Currency: "USD",
+		GiftCards: []gc.OrderCard{{ID: "gc_1", Code: "7K3Q-M9XW-2HPA-R4TD-8", Last4: "4TD8", Amount: 5000}}, Total: 5000, AmountDue: 5000}
+	p := gc.Promotion{Name: "Winter", CreditAmount: 1000, Currency: "USD"}
+	for _, tc := range []struct {
+		name, shopSender, want string
+	}{
+		{"shop's own sender", "gifts@shop.test", "gifts@shop.test"},
+		{"default sender", "", "noreply@giftcredit.test"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			shop := gc.Shop{Name: "Corner Books", AdminEmail: "admin@shop.test", SenderAddress: tc.shopSender}
+			emails, err := c.OrderEmails(shop, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, compose := range []func() (gc.Email, error){
+				func() (gc.Email, error) {
+					return c.AuditEmail(shop, gc.AuditReport{Breaches: []gc.Breach{{Kind: "k"}}})
+				},
+				func() (gc.Email, error) { return c.PromotionSummaryEmail(shop, p, gc.PromotionRun{}) },
+				func() (gc.Email, error) {
+					return c.PromotionCreditEmail(shop, p, gc.Customer{Email: "ana@example.test"})
+				},
+				func() (gc.Email, error) { return c.GuessingAlertEmail(shop, time.Unix(0, 0), 50) },
+			} {
+				e, err := compose()
+				if err != nil {
+					t.Fatal(err)
+				}
+				emails = append(emails, e)
+			}
+			for _, e := range emails {
+				if got := e.From; got != tc.want {
+					t.Errorf("email to %s %q: from = %q, want %q", e.To, e.Subject, got, tc.want)
+				}
+			}
+		})
 	}
 }
