@@ -2,7 +2,6 @@ package dynamo
 
 import (
 	"context"
-	"strings"
 
 	gc "github.com/giftcredit/giftcredit/internal/giftcredit"
 )
@@ -14,59 +13,29 @@ import (
 // not follow from its lines or do not match its transaction's postings.
 func (s *Store) Audit(ctx context.Context, shopID string) (gc.AuditReport, error) {
 	aud := gc.NewAuditor(shopID, s.now().UTC())
-	err := s.queryAll(ctx, indexGSI1, gsiTxs(shopID), func(it item) error {
-		t, err := decodeTx(shopID, it)
+	if err := each(ctx, s, gsiTxs(shopID), func(it item) (gc.Transaction, error) { return decodeTx(shopID, it) }, aud.AddTransaction); err != nil {
+		return gc.AuditReport{}, err
+	}
+	if err := each(ctx, s, gsiCustomers(shopID), decodeCustomer, aud.AddCustomer); err != nil {
+		return gc.AuditReport{}, err
+	}
+	if err := each(ctx, s, gsiOrders(shopID), decodeOrder, aud.AddOrder); err != nil {
+		return gc.AuditReport{}, err
+	}
+	if err := each(ctx, s, gsiCards(shopID), decodeCard, aud.AddCard); err != nil {
+		return gc.AuditReport{}, err
+	}
+	return aud.Report(), nil
+}
+
+// each decodes every item of a GSI1 partition and hands it to add.
+func each[T any](ctx context.Context, s *Store, pk string, decode func(item) (T, error), add func(T)) error {
+	return s.queryAll(ctx, indexGSI1, pk, func(it item) error {
+		v, err := decode(it)
 		if err != nil {
 			return err
 		}
-		aud.AddTransaction(t)
+		add(v)
 		return nil
 	})
-	if err != nil {
-		return gc.AuditReport{}, err
-	}
-	err = s.queryAll(ctx, indexGSI1, gsiCustomers(shopID), func(it item) error {
-		c, err := decodeCustomer(it)
-		if err != nil {
-			return err
-		}
-		for k := range it {
-			if cur, ok := strings.CutPrefix(k, balancePrefix); ok {
-				aud.AddBalance(gc.StoredBalance{Account: gc.CustomerAccount(c.ID), Currency: cur, Amount: c.BalanceOf(cur), Version: c.Version})
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return gc.AuditReport{}, err
-	}
-	err = s.queryAll(ctx, indexGSI1, gsiOrders(shopID), func(it item) error {
-		o, err := decodeOrder(it)
-		if err != nil {
-			return err
-		}
-		aud.AddOrder(o)
-		return nil
-	})
-	if err != nil {
-		return gc.AuditReport{}, err
-	}
-	var cardBreaches []gc.Breach
-	err = s.queryAll(ctx, indexGSI1, gsiCards(shopID), func(it item) error {
-		c, err := decodeCard(it)
-		if err != nil {
-			return err
-		}
-		aud.AddBalance(gc.StoredBalance{Account: gc.CardAccount(c.ID), Currency: c.Currency, Amount: c.Balance, Version: c.Version})
-		if c.Status == gc.CardRedeemed && c.Balance != 0 {
-			cardBreaches = append(cardBreaches, gc.Breach{Kind: "redeemed_card_balance", Subject: c.ID, Detail: "a redeemed card still holds a balance"})
-		}
-		return nil
-	})
-	if err != nil {
-		return gc.AuditReport{}, err
-	}
-	r := aud.Report()
-	r.Breaches = append(r.Breaches, cardBreaches...)
-	return r, nil
 }

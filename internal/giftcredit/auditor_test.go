@@ -114,3 +114,36 @@ func TestAuditorOrderTotals(t *testing.T) {
 		})
 	}
 }
+
+// TestAuditorCards: a card's stored balance must follow its postings, and a
+// redeemed card must hold nothing.
+func TestAuditorCards(t *testing.T) {
+	issue := Transaction{ID: "txn_o", Kind: TxOrder, Postings: []Posting{
+		{Account: FundingAccount("cash"), Currency: "USD", Amount: -500},
+		{Account: CardAccount("gc_1"), Currency: "USD", Amount: 500, BalanceAfter: i64(500), Version: 1},
+	}}
+	cases := []struct {
+		name   string
+		card   CardState
+		breach string
+	}{
+		{name: "an active card with its balance", card: CardState{GiftCard: GiftCard{ID: "gc_1", Currency: "USD", Balance: 500, Status: CardActive}, Version: 1}},
+		{name: "a redeemed card that kept its balance", card: CardState{GiftCard: GiftCard{ID: "gc_1", Currency: "USD", Balance: 500, Status: CardRedeemed}, Version: 1}, breach: "redeemed_card_balance"},
+		{name: "a card whose balance was edited", card: CardState{GiftCard: GiftCard{ID: "gc_1", Currency: "USD", Balance: 900, Status: CardActive}, Version: 1}, breach: "balance_mismatch"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			a := NewAuditor("shp_x", time.Unix(0, 0))
+			a.AddTransaction(issue)
+			a.AddCard(c.card)
+			r := a.Report()
+			var kinds []string
+			for _, b := range r.Breaches {
+				kinds = append(kinds, b.Kind)
+			}
+			if got := strings.Join(kinds, ","); got != c.breach {
+				t.Fatalf("breaches %q, want %q", got, c.breach)
+			}
+		})
+	}
+}

@@ -169,6 +169,7 @@ type Auditor struct {
 	stored   map[[2]string]StoredBalance
 	orderTxs map[string]Transaction
 	orders   []Order
+	cards    []Breach // found by AddCard, reported last
 }
 
 // NewAuditor starts an audit of a shop.
@@ -221,6 +222,21 @@ func (a *Auditor) AddBalance(b StoredBalance) {
 // AddOrder records an order, whose totals Report proves against the
 // postings of its transaction.
 func (a *Auditor) AddOrder(o Order) { a.orders = append(a.orders, o) }
+
+// AddCustomer adds a customer's stored balances, one per currency.
+func (a *Auditor) AddCustomer(c CustomerState) {
+	for _, b := range c.Balances {
+		a.AddBalance(StoredBalance{Account: CustomerAccount(c.ID), Currency: b.Currency, Amount: b.Amount, Version: c.Version})
+	}
+}
+
+// AddCard adds a card's stored balance; a redeemed card must hold none.
+func (a *Auditor) AddCard(c CardState) {
+	a.AddBalance(StoredBalance{Account: CardAccount(c.ID), Currency: c.Currency, Amount: c.Balance, Version: c.Version})
+	if c.Status == CardRedeemed && c.Balance != 0 {
+		a.cards = append(a.cards, Breach{Kind: "redeemed_card_balance", Subject: c.ID, Detail: "a redeemed card still holds a balance"})
+	}
+}
 
 // Report finishes the audit: every stored balance equals the sum of its
 // postings and is not negative, each account's postings, in version
@@ -284,6 +300,7 @@ func (a *Auditor) Report() AuditReport {
 		a.checkOrder(o)
 	}
 	a.report.Accounts = len(ordered)
+	a.report.Breaches = append(a.report.Breaches, a.cards...)
 	return a.report
 }
 
