@@ -54,7 +54,7 @@ func cardItem(shopID string, c gc.GiftCard) item {
 	it.setS("recipientEmail", c.RecipientEmail)
 	it["createdAt"] = avS(fmtTime(c.CreatedAt))
 	it["version"] = avN(1)
-	it[attrGSI1PK] = avS(gsiCards(shopID))
+	it[attrGSI1PK] = avS(gsiCards(shopID, c.ID))
 	it[attrGSI1SK] = avS(c.ID)
 	return it
 }

@@ -24,7 +24,7 @@ func customerItem(shopID string, c gc.Customer, emailKey string) item {
 	it["name"] = avS(c.Name)
 	it["createdAt"] = avS(fmtTime(c.CreatedAt))
 	it["version"] = avN(0)
-	it[attrGSI1PK] = avS(gsiCustomers(shopID))
+	it[attrGSI1PK] = avS(gsiCustomers(shopID, c.ID))
 	it[attrGSI1SK] = avS(c.ID)
 	return it
 }

@@ -21,15 +21,15 @@
 //	record            PK                          SK        GSI1PK / GSI1SK                   GSI2PK / GSI2SK
 //	shop              SHOP#<shop>                 SHOP      SHOPS / <shop>
 //	API key           KEY#<sha256(secret)>        KEY       SHOP#<s>#KEYS / <keyId>
-//	customer          SHOP#<s>#CUST#<id>          CUSTOMER  SHOP#<s>#CUSTOMERS / <id>
+//	customer          SHOP#<s>#CUST#<id>          CUSTOMER  SHOP#<s>#CUSTOMERS#<n> / <id>
 //	email lock        SHOP#<s>#EMAIL#<lower>      EMAIL
-//	gift card         SHOP#<s>#CARD#<gc_hash>     CARD      SHOP#<s>#CARDS / <id>
-//	order             SHOP#<s>#ORDER#<id>         ORDER     SHOP#<s>#ORDERS / <time>#<id>
-//	transaction       SHOP#<s>#TX#<id>            TX        SHOP#<s>#TXS / <time>#<id>        SHOP#<s>#CUST#<c> / <time>#<id>
+//	gift card         SHOP#<s>#CARD#<gc_hash>     CARD      SHOP#<s>#CARDS#<n> / <id>
+//	order             SHOP#<s>#ORDER#<id>         ORDER     SHOP#<s>#ORDERS#<day>#<n> / <time>#<id>
+//	transaction       SHOP#<s>#TX#<id>            TX        SHOP#<s>#TXS#<day>#<n> / <time>#<id>  SHOP#<s>#CUST#<c> / <time>#<id>
 //	reversal marker   SHOP#<s>#TX#<id>            REVERSED
 //	credit applied    SHOP#<s>#APPLY#<orderRef>   APPLY
 //	idempotency       SHOP#<s>#IDEM#<key>         IDEM      (expiresAt TTL, 24 h)
-//	outbox email      SHOP#<s>#MAIL#<id>          MAIL      MAIL#PENDING / <next attempt>#<id>, then SHOP#<s>#MAIL#SENT
+//	outbox email      SHOP#<s>#MAIL#<id>          MAIL      SHOP#<s>#MAIL#PENDING#<m> / <next attempt>#<id>, then SHOP#<s>#MAIL#SENT#<m>
 //	attempt counter   SHOP#<s>#LIMIT#<scope>      LIMIT     (expiresAt TTL; scope: customer, client or shop, and the window)
 //	promotion         SHOP#<s>#PROMO#<p>          PROMO     SHOP#<s>#PROMOS / <p>
 //	promotion run     SHOP#<s>#PROMO#<p>          RUN#<r>
@@ -56,17 +56,51 @@
 //	customer by email                PK = SHOP#<s>#EMAIL#<lower> then the customer   table
 //	gift card by code or id          PK = SHOP#<s>#CARD#<id>, SK = CARD              table
 //	order by id                      PK = SHOP#<s>#ORDER#<id>, SK = ORDER            table
-//	orders by time (promotions)      GSI1PK = SHOP#<s>#ORDERS, GSI1SK between times  GSI1
+//	orders by time (promotions)      GSI1PK = SHOP#<s>#ORDERS#<day>#<n> for the run's    GSI1
+//	                                   days and every n, GSI1SK between times, merged
 //	promotions of a shop (scheduler) GSI1PK = SHOP#<s>#PROMOS                        GSI1
 //	a promotion's runs, newest first PK = SHOP#<s>#PROMO#<p>, SK begins_with RUN#    table
 //	a run's batch / pending batches  PK = SHOP#<s>#PROMO#<p>#RUN#<r> [, SK]          table
 //	grant once, count per customer   PK = ...#GRANT#<k> / ...#CUST#<c> (conditions)  table
 //	guest orders waiting (runs)      GSI1PK = SHOP#<s>#PROMO#<p>#WAITING, SK < from  GSI1
 //	customer history, newest first   GSI2PK = SHOP#<s>#CUST#<id>, descending         GSI2
-//	audit: every transaction         GSI1PK = SHOP#<s>#TXS                           GSI1
-//	audit: every customer / card     GSI1PK = SHOP#<s>#CUSTOMERS / #CARDS            GSI1
-//	emails due for (re)sending       GSI1PK = MAIL#PENDING, GSI1SK <= now            GSI1
+//	audit: every transaction         GSI1PK = SHOP#<s>#TXS#<day>#<n>, every day, n    GSI1
+//	audit: every customer / card     GSI1PK = SHOP#<s>#CUSTOMERS#<n> / #CARDS#<n>      GSI1
+//	emails due for (re)sending       GSI1PK = SHOP#<s>#MAIL#PENDING#<m> of every shop, GSI1
+//	                                   GSI1SK <= now, merged soonest first
 //	idempotency record               PK = SHOP#<s>#IDEM#<key>, SK = IDEM             table
+//
+// # Shards
+//
+// A partition takes about 1,000 write units a second, in the table and in
+// each index alike, and an index that cannot keep up throttles the table.
+// Table partition keys are per record (a customer, a card, an order), so
+// only the index lists could be hot. Every list that grows with a shop's
+// traffic is spread over shards (shards.go holds the counts, ListShards = 8
+// and MailShards = 4): transactions and orders by UTC day and shard, the
+// customers, cards and mail by shard. An item's shard <n> is FNV-1a of its
+// id modulo the count, so it is uniform and an update keeps the item in
+// its partition. No index key is shared by all shops: pending mail is per
+// shop too. Readers fan out: the audit reads every shard of every day of the
+// shop's life; a promotion run reads the shards of the days of its window,
+// a page at a time, and merges them by sort key (its cursor is the sort
+// key of the last order returned, opaque and stable); the sender merges the
+// pending shards of every shop, soonest first. A reader of N partitions
+// asks each for the page size it needs and keeps the first of the union,
+// which is exact because the first k of a union are among the first k of
+// each part. Customer history reads one customer's GSI2 partition and is
+// not sharded; keys, promotions and the list of shops are written rarely
+// and stay one partition each.
+//
+// Migration. The project is not live, so nothing reads the old keys. A
+// table holding them would move in three steps: deploy readers that read
+// both the old partition (SHOP#<s>#TXS, #ORDERS, #CUSTOMERS, #CARDS,
+// MAIL#PENDING, #MAIL#SENT) and the new shards and merge them; backfill by
+// rewriting each item's GSI1PK (a conditional UpdateItem per item, from a
+// parallel Scan, idempotent because the new key is a function of the
+// item's id and time); when a Scan finds no item left under an old key,
+// deploy the readers without the old partitions. Writes use the new keys
+// from the first step on, so the old partitions only shrink.
 //
 // # Guessing codes
 //

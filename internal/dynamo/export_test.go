@@ -71,3 +71,21 @@ func avString(v types.AttributeValue) string {
 	}
 	return fmt.Sprintf("%T", v)
 }
+
+// GSI1PartitionsForTest counts the table's items per GSI1 partition key.
+func GSI1PartitionsForTest(ctx context.Context, s *Store) (map[string]int, error) {
+	counts := map[string]int{}
+	p := dynamodb.NewScanPaginator(s.client, &dynamodb.ScanInput{TableName: aws.String(s.table), ConsistentRead: aws.Bool(true)})
+	for p.HasMorePages() {
+		out, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, it := range out.Items {
+			if pk := item(it).s(attrGSI1PK); pk != "" {
+				counts[pk]++
+			}
+		}
+	}
+	return counts, nil
+}

@@ -132,14 +132,47 @@ func keyLimit(shopID, scope string) key {
 	return key{shopPrefix(shopID) + "LIMIT#" + scope, "LIMIT"}
 }
 
-// GSI1 partitions: one per shop and record type, sorted by time or id.
-func gsiShops() string                  { return "SHOPS" }
-func gsiKeys(shopID string) string      { return shopPrefix(shopID) + "KEYS" }
-func gsiCustomers(shopID string) string { return shopPrefix(shopID) + "CUSTOMERS" }
-func gsiCards(shopID string) string     { return shopPrefix(shopID) + "CARDS" }
-func gsiOrders(shopID string) string    { return shopPrefix(shopID) + "ORDERS" }
-func gsiTxs(shopID string) string       { return shopPrefix(shopID) + "TXS" }
-func gsiPendingMail() string            { return "MAIL#PENDING" }
+// GSI1 partitions. A shop's keys and promotions, and the list of shops,
+// are written rarely and have one partition each. Every list that grows
+// with the shop's traffic is sharded (shards.go): transactions and orders
+// by day and shard, customers, cards and mail by shard, the shard drawn
+// from the item's id.
+func gsiShops() string             { return "SHOPS" }
+func gsiKeys(shopID string) string { return shopPrefix(shopID) + "KEYS" }
+func gsiCustomers(shopID, id string) string {
+	return shopPrefix(shopID) + "CUSTOMERS#" + shardOf(id, ListShards)
+}
+func gsiCards(shopID, id string) string {
+	return shopPrefix(shopID) + "CARDS#" + shardOf(id, ListShards)
+}
+func gsiOrders(shopID string, at time.Time, id string) string {
+	return shopPrefix(shopID) + "ORDERS#" + dayOf(at) + "#" + shardOf(id, ListShards)
+}
+func gsiTxs(shopID string, at time.Time, id string) string {
+	return shopPrefix(shopID) + "TXS#" + dayOf(at) + "#" + shardOf(id, ListShards)
+}
+func gsiPendingMail(shopID, id string) string {
+	return shopPrefix(shopID) + "MAIL#PENDING#" + shardOf(id, MailShards)
+}
+func gsiSentMail(shopID, id string) string {
+	return shopPrefix(shopID) + "MAIL#SENT#" + shardOf(id, MailShards)
+}
+
+// Every partition of a sharded list (of the days from..until when by day).
+func gsiAllCustomers(shopID string) []string {
+	return shardKeys(shopPrefix(shopID)+"CUSTOMERS", ListShards)
+}
+func gsiAllCards(shopID string) []string { return shardKeys(shopPrefix(shopID)+"CARDS", ListShards) }
+func gsiAllPendingMail(shopID string) []string {
+	return shardKeys(shopPrefix(shopID)+"MAIL#PENDING", MailShards)
+}
+func gsiDaily(shopID, list string, from, until time.Time) []string {
+	var out []string
+	for _, d := range days(from, until) {
+		out = append(out, shardKeys(shopPrefix(shopID)+list+"#"+d, ListShards)...)
+	}
+	return out
+}
 
 // GSI2 partition: a customer's transactions.
 func gsiCustomerTxs(shopID, customerID string) string {

@@ -140,7 +140,7 @@ func orderItem(shopID string, o gc.Order) item {
 	it["transactionId"] = avS(o.TransactionID)
 	at := fmtTime(o.CreatedAt)
 	it["createdAt"] = avS(at)
-	it[attrGSI1PK] = avS(gsiOrders(shopID))
+	it[attrGSI1PK] = avS(gsiOrders(shopID, o.CreatedAt, o.ID))
 	it[attrGSI1SK] = avS(at + "#" + o.ID)
 	return it
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -16,8 +15,8 @@ import (
 // Outbox records keep each email to send. The message (which may hold
 // gift-card codes) is sealed with the keyring; only the recipient, status
 // and schedule are in the clear. A pending record sits in the sparse GSI1
-// partition MAIL#PENDING sorted by its next attempt; marking it sent
-// moves it to the shop's SHOP#<s>#MAIL#SENT partition.
+// shop's pending-mail shard sorted by its next attempt; marking it sent
+// moves it to the shop's sent-mail shard.
 
 // outboxGrace is how long a new email is left to the request that wrote it.
 const outboxGrace = 2 * time.Minute
@@ -46,7 +45,7 @@ func (s *Store) outboxPut(shopID string, e gc.Email, now time.Time) (action, err
 	// The caller sends right after the write and marks the record sent; the
 	// scheduled sender only picks it up after a grace period, so the two do
 	// not both send it.
-	it[attrGSI1PK] = avS(gsiPendingMail())
+	it[attrGSI1PK] = avS(gsiPendingMail(shopID, e.ID))
 	it[attrGSI1SK] = avS(fmtTime(now.Add(outboxGrace)) + "#" + e.ID)
 	return s.putNew(it, nil), nil
 }
@@ -70,20 +69,23 @@ func (s *Store) Enqueue(ctx context.Context, shopID string, e gc.Email) (gc.Emai
 	return e, nil
 }
 
-// DueEmails returns up to limit pending emails whose next attempt is due.
+// DueEmails returns up to limit pending emails whose next attempt is due,
+// soonest first, from every mail shard of every shop.
 func (s *Store) DueEmails(ctx context.Context, now time.Time, limit int) ([]gc.PendingEmail, error) {
-	out, err := s.client.Query(ctx, &dynamodb.QueryInput{
-		TableName:                 aws.String(s.table),
-		IndexName:                 aws.String(indexGSI1),
-		KeyConditionExpression:    aws.String("GSI1PK = :pk AND GSI1SK <= :now"),
-		ExpressionAttributeValues: item{":pk": avS(gsiPendingMail()), ":now": avS(fmtTime(now) + "#~")},
-		Limit:                     aws.Int32(int32(limit)),
-	})
+	shops, err := s.Shops(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("due emails: %w", err)
+	}
+	var pks []string
+	for _, sh := range shops {
+		pks = append(pks, gsiAllPendingMail(sh.ID)...)
+	}
+	items, err := s.queryMerged(ctx, pks, "", fmtTime(now)+"#~", limit)
 	if err != nil {
 		return nil, fmt.Errorf("due emails: %w", err)
 	}
 	var due []gc.PendingEmail
-	for _, it := range out.Items {
+	for _, it := range items {
 		p, err := s.decodeMail(it)
 		if err != nil {
 			return due, err
@@ -120,12 +122,12 @@ func (s *Store) MarkSent(ctx context.Context, shopID string, sent map[string]str
 	now := fmtTime(s.now())
 	for id, msgID := range sent {
 		acts = append(acts, s.update(keyMail(shopID, id),
-			// The record moves to the shop's MAIL#SENT partition rather than
+			// The record moves to the shop's sent-mail shard rather than
 			// leaving GSI1 with REMOVE, which minidyn ignores.
 			"SET #status = :sent, sentAt = :now, messageId = :mid, GSI1PK = :sentpk",
 			"#status = :pending",
 			map[string]string{"#status": "status"},
-			item{":sent": avS("sent"), ":now": avS(now), ":mid": avS(msgID), ":pending": avS("pending"), ":sentpk": avS(shopPrefix(shopID) + "MAIL#SENT")},
+			item{":sent": avS("sent"), ":now": avS(now), ":mid": avS(msgID), ":pending": avS("pending"), ":sentpk": avS(gsiSentMail(shopID, id))},
 			gc.Errorf(gc.ECONFLICT, "email %s is no longer pending", id)))
 	}
 	if len(acts) == 0 {

@@ -29,7 +29,7 @@ import (
 // finished run). Nothing here relies on REMOVE, which minidyn v0.8.2
 // ignores: each phase has its own cursor attribute, and a resolved waiting
 // record moves to another GSI1 partition. Each run examines the orders of
-// [examinedUntil, until) through GSI1 (SHOP#<s>#ORDERS, by time), then the
+// [examinedUntil, until) through GSI1 (SHOP#<s>#ORDERS#<day>#<n>, merged by time), then the
 // candidates waiting from earlier runs, cutting both into batches. A step of
 // the scan writes its batch and moves the run's cursor in one transaction
 // conditioned on the cursor read, so a killed scan resumes at the first page
@@ -369,26 +369,22 @@ func (s *Store) RunOrders(ctx context.Context, shopID string, run gc.PromotionRu
 }
 
 func (s *Store) runOrders(ctx context.Context, shopID string, run gc.PromotionRun, limit int) ([]gc.Order, string, error) {
-	in := &dynamodb.QueryInput{
-		TableName: aws.String(s.table), IndexName: aws.String(indexGSI1),
-		KeyConditionExpression: aws.String("GSI1PK = :pk AND GSI1SK BETWEEN :from AND :until"),
-		ExpressionAttributeValues: item{":pk": avS(gsiOrders(shopID)),
-			":from": avS(fmtTime(run.From)), ":until": avS(fmtTime(run.Until))},
-		Limit: aws.Int32(int32(limit)),
-	}
+	// Orders are sharded by day: the run's days, every shard, merged by
+	// time. The cursor is the sort key of the last order returned.
+	after := fmtTime(run.From)
 	if run.Cursor != "" {
 		start, err := decodeCursor(run.Cursor)
-		if err != nil || start.s(attrGSI1PK) != gsiOrders(shopID) {
+		if err != nil || start.s(attrGSI1SK) == "" {
 			return nil, "", fmt.Errorf("run orders: bad cursor on run %s", run.ID)
 		}
-		in.ExclusiveStartKey = start
+		after = start.s(attrGSI1SK)
 	}
-	out, err := s.client.Query(ctx, in)
+	items, err := s.queryMerged(ctx, gsiDaily(shopID, "ORDERS", run.From, run.Until), after, fmtTime(run.Until), limit)
 	if err != nil {
 		return nil, "", fmt.Errorf("run orders: %w", err)
 	}
-	orders := make([]gc.Order, 0, len(out.Items))
-	for _, it := range out.Items {
+	orders := make([]gc.Order, 0, len(items))
+	for _, it := range items {
 		o, err := decodeOrder(it)
 		if err != nil {
 			return nil, "", err
@@ -396,8 +392,8 @@ func (s *Store) runOrders(ctx context.Context, shopID string, run gc.PromotionRu
 		orders = append(orders, o)
 	}
 	var next string
-	if len(out.LastEvaluatedKey) > 0 {
-		next = encodeCursor(out.LastEvaluatedKey)
+	if len(items) == limit && limit > 0 {
+		next = encodeCursor(item{attrGSI1SK: items[len(items)-1][attrGSI1SK]})
 	}
 	return orders, next, nil
 }

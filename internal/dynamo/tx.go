@@ -46,7 +46,7 @@ func (s *Store) putTx(shopID string, t gc.Transaction) (action, error) {
 	it.setS("reverses", t.Reverses)
 	at := fmtTime(t.CreatedAt)
 	it["createdAt"] = avS(at)
-	it[attrGSI1PK] = avS(gsiTxs(shopID))
+	it[attrGSI1PK] = avS(gsiTxs(shopID, t.CreatedAt, t.ID))
 	it[attrGSI1SK] = avS(at + "#" + t.ID)
 	if t.CustomerID != "" {
 		it[attrGSI2PK] = avS(gsiCustomerTxs(shopID, t.CustomerID))
