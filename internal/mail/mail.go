@@ -1,13 +1,14 @@
 // Package mail composes the emails giftcredit sends: a subject, a plain-text
-// body and an HTML body for each message, from templates embedded in the
-// binary, addressed from the domain's values. It is the domain's Composer
+// body and an HTML body for each message, written in plain Go (render.go),
+// addressed from the domain's values. It is the domain's Composer
 // (giftcredit.Composer): the domain declares what it needs and this package
 // provides it, as internal/sesmail provides the Mailer. It sends nothing.
 //
-// Only the functions that compose mail import this package, so only they
-// link html/template and text/template; the templates are parsed on first
-// use, not at init, so even those pay nothing at a cold start that sends no
-// mail.
+// It uses no text/template or html/template: their reflective method calls
+// made the linker keep about 4 MB of methods in every binary that linked
+// this package. Every value is escaped in the HTML body exactly as
+// html/template escaped it, and testdata/golden holds what the templates
+// rendered, so TestGolden fails on any byte that changes.
 //
 // The renderers (GiftCards, OrderConfirmation…) take data types that hold
 // plain strings already formatted (amounts such as "50.00 USD", dates);
@@ -24,14 +25,9 @@
 package mail
 
 import (
-	"bytes"
-	"embed"
 	"errors"
 	"fmt"
-	htmltemplate "html/template"
 	"strings"
-	"sync"
-	texttemplate "text/template"
 	"unicode"
 	"unicode/utf8"
 )
@@ -42,49 +38,6 @@ type Message struct {
 	Subject string
 	Text    string
 	HTML    string
-}
-
-//go:embed templates/*.tmpl
-var templateFS embed.FS
-
-// messageTemplate is the parsed pair of templates for one kind of message. The
-// text file defines "subject" and "text"; the HTML file defines "content",
-// which layout.html.tmpl wraps.
-type messageTemplate struct {
-	text *texttemplate.Template
-	html *htmltemplate.Template
-}
-
-// The templates are parsed once, on first use, and never modified. Parsing
-// at init would cost every cold start of a function that sends no mail that
-// time; TestTemplatesParse parses them all, so a broken template still fails
-// the tests rather than a send.
-var (
-	giftCardsTemplate         = lazyParse("gift_cards")
-	orderConfirmationTemplate = lazyParse("order_confirmation")
-	auditReportTemplate       = lazyParse("audit_report")
-	promotionSummaryTemplate  = lazyParse("promotion_summary")
-	promotionCreditTemplate   = lazyParse("promotion_credit")
-	guessingAlertTemplate     = lazyParse("guessing_alert")
-)
-
-// lazyParse returns a function that parses the templates of name the first
-// time it is called and returns the same result ever after.
-func lazyParse(name string) func() (messageTemplate, error) {
-	return sync.OnceValues(func() (messageTemplate, error) { return parse(name) })
-}
-
-func parse(name string) (messageTemplate, error) {
-	text, err := texttemplate.New(name).Option("missingkey=error").ParseFS(templateFS, "templates/"+name+".txt.tmpl")
-	if err != nil {
-		return messageTemplate{}, fmt.Errorf("mail %s: %w", name, err)
-	}
-	html, err := htmltemplate.New(name).Option("missingkey=error").
-		ParseFS(templateFS, "templates/layout.html.tmpl", "templates/"+name+".html.tmpl")
-	if err != nil {
-		return messageTemplate{}, fmt.Errorf("mail %s: %w", name, err)
-	}
-	return messageTemplate{text: text, html: html}, nil
 }
 
 // Clean makes text that a buyer or customer typed (a name, a reference, a
@@ -118,36 +71,6 @@ func unsafeRune(r rune) bool {
 	return unicode.In(r, unicode.Cc, unicode.Cf, unicode.Zl, unicode.Zp)
 }
 
-// render parses the templates lazy holds if they are not yet, and executes
-// them with data. The subject is collapsed to one line so no value can break
-// it into extra header lines.
-func render(lazy func() (messageTemplate, error), data any) (Message, error) {
-	t, err := lazy()
-	if err != nil {
-		return Message{}, err
-	}
-	var subject, text, html bytes.Buffer
-	if err := t.text.ExecuteTemplate(&subject, "subject", data); err != nil {
-		return Message{}, fmt.Errorf("mail %s: subject: %w", t.text.Name(), err)
-	}
-	if err := t.text.ExecuteTemplate(&text, "text", data); err != nil {
-		return Message{}, fmt.Errorf("mail %s: text: %w", t.text.Name(), err)
-	}
-	s := strings.Join(strings.Fields(subject.String()), " ")
-	layout := struct {
-		Subject string
-		Data    any
-	}{s, data}
-	if err := t.html.ExecuteTemplate(&html, "layout", layout); err != nil {
-		return Message{}, fmt.Errorf("mail %s: html: %w", t.text.Name(), err)
-	}
-	return Message{
-		Subject: s,
-		Text:    strings.TrimSpace(text.String()) + "\n",
-		HTML:    html.String(),
-	}, nil
-}
-
 // GiftCardsData is the gift-card email to the buyer, or to one card's
 // recipient when the buyer named one.
 type GiftCardsData struct {
@@ -178,7 +101,7 @@ func GiftCards(d GiftCardsData) (Message, error) {
 			return Message{}, fmt.Errorf("mail gift_cards: card %d has no code", i)
 		}
 	}
-	return render(giftCardsTemplate, d)
+	return renderGiftCards(d), nil
 }
 
 // OrderConfirmationData is the order confirmation sent to the shop's admin
@@ -235,7 +158,7 @@ func OrderConfirmation(d OrderConfirmationData) (Message, error) {
 		cards[i] = c
 	}
 	d.Cards = cards
-	return render(orderConfirmationTemplate, d)
+	return renderOrderConfirmation(d), nil
 }
 
 // AuditReportData is the result of one ledger audit, for the shop's admin.
@@ -252,7 +175,7 @@ type AuditReportData struct {
 // AuditReport renders a ledger-audit report. Its subject says whether any
 // invariant was breached, so a failure stands out in an inbox.
 func AuditReport(d AuditReportData) (Message, error) {
-	return render(auditReportTemplate, d)
+	return renderAuditReport(d), nil
 }
 
 // PromotionSummaryData is the result of one promotion run, for the shop's
@@ -276,7 +199,7 @@ type SkipCount struct {
 
 // PromotionSummary renders a promotion-run summary.
 func PromotionSummary(d PromotionSummaryData) (Message, error) {
-	return render(promotionSummaryTemplate, d)
+	return renderPromotionSummary(d), nil
 }
 
 // PromotionCreditData is the notice to a customer who earned promotional
@@ -292,7 +215,7 @@ type PromotionCreditData struct {
 // PromotionCredit renders the notice that a promotion put credit on a
 // customer's account.
 func PromotionCredit(d PromotionCreditData) (Message, error) {
-	return render(promotionCreditTemplate, d)
+	return renderPromotionCredit(d), nil
 }
 
 // GuessingAlertData is a shop-wide surge of failed gift-card code attempts,
@@ -308,5 +231,5 @@ type GuessingAlertData struct {
 // GuessingAlert renders the alert sent when a shop's failed code attempts
 // in one window reach the alert threshold. It alerts; it never locks.
 func GuessingAlert(d GuessingAlertData) (Message, error) {
-	return render(guessingAlertTemplate, d)
+	return renderGuessingAlert(d), nil
 }
