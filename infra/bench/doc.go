@@ -11,6 +11,8 @@
 //  5. Concurrency: 32 clients mixing the API's hot paths, then an audit.
 //  6. Promotion run throughput against raw parallel transactional writes.
 //  7. Hot items: the most-written single item's share of figure 5's writes.
+//  8. Partition write share: write units per partition key, table and
+//     indexes, of figures 5 and 6, and the mutations/s they allow.
 //
 // The DynamoDB-compatible server (minidyn) copies its whole table on every
 // transaction, so every figure has its own server and table and reports the

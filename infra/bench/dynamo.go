@@ -64,6 +64,9 @@ func logging(srv *server.Server, log *WriteLog) http.Handler {
 			n, _ := strconv.Atoi(r.URL.Query().Get("n"))
 			_ = json.NewEncoder(w).Encode(log.Report(n))
 			return
+		case "/bench/log/requests":
+			_ = json.NewEncoder(w).Encode(log.Requests())
+			return
 		}
 		if log.On() && r.Body != nil {
 			body, err := io.ReadAll(r.Body)
@@ -72,11 +75,27 @@ func logging(srv *server.Server, log *WriteLog) http.Handler {
 				return
 			}
 			target := r.Header.Get("X-Amz-Target")
-			log.add(target[strings.LastIndexByte(target, '.')+1:], body)
+			op := target[strings.LastIndexByte(target, '.')+1:]
+			log.add(op, body)
 			r.Body = io.NopCloser(bytes.NewReader(body))
+			sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+			srv.ServeHTTP(sw, r)
+			log.done(op, body, sw.status)
+			return
 		}
 		srv.ServeHTTP(w, r)
 	})
+}
+
+// statusWriter remembers the status a handler answered with.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.status = code
+	w.ResponseWriter.WriteHeader(code)
 }
 
 // serveEnv, set in a process's environment to a listen address, makes
@@ -177,6 +196,24 @@ func (d *Dynamo) StopLog(ctx context.Context) error {
 	return d.control(ctx, "/bench/log/stop", nil)
 }
 
+// WriteRequests returns the write requests the log recorded, in the order
+// the server answered them (see WriteLog.Requests).
+func (d *Dynamo) WriteRequests(ctx context.Context) ([]WriteRequest, error) {
+	var logged []LoggedWrite
+	if d.log != nil {
+		logged = d.log.Requests()
+	} else if err := d.control(ctx, "/bench/log/requests", &logged); err != nil {
+		return nil, err
+	}
+	out := make([]WriteRequest, 0, len(logged))
+	for _, l := range logged {
+		if r, ok := ParseWriteRequest(l.Op, l.Body, l.OK); ok {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
 // HotItems reports the n most-written items of the log.
 func (d *Dynamo) HotItems(ctx context.Context, n int) (HotReport, error) {
 	if d.log != nil {
@@ -238,20 +275,52 @@ type ItemKey struct{ PK, SK string }
 // Update and Delete of a TransactWriteItems, PutItem, UpdateItem, DeleteItem
 // and BatchWriteItem, whether or not its condition then held (a failed
 // conditional write costs the item's partition capacity all the same).
-// ConditionCheck actions are counted apart: they write nothing.
+// ConditionCheck actions are counted apart: they write nothing. It also
+// keeps every write request's body and outcome, for figure 8.
 type WriteLog struct {
-	mu     sync.Mutex
-	on     bool
-	writes map[ItemKey]int
-	checks map[ItemKey]int
-	total  int
+	mu       sync.Mutex
+	on       bool
+	writes   map[ItemKey]int
+	checks   map[ItemKey]int
+	total    int
+	requests []LoggedWrite
+}
+
+// LoggedWrite is one write request the server answered while the log was
+// on: its operation, body and whether it succeeded (a 2xx answer).
+type LoggedWrite struct {
+	Op   string          `json:"op"`
+	Body json.RawMessage `json:"body"`
+	OK   bool            `json:"ok"`
 }
 
 // Start clears the log and starts recording.
 func (l *WriteLog) Start() {
 	l.mu.Lock()
-	l.on, l.writes, l.checks, l.total = true, map[ItemKey]int{}, map[ItemKey]int{}, 0
+	l.on, l.writes, l.checks, l.total, l.requests = true, map[ItemKey]int{}, map[ItemKey]int{}, 0, nil
 	l.mu.Unlock()
+}
+
+// done records a write request once the server has answered it, so that
+// the requests are kept in the order they took effect (minidyn applies
+// one request at a time).
+func (l *WriteLog) done(op string, body []byte, status int) {
+	if !writeOps[op] || !json.Valid(body) {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.on {
+		l.requests = append(l.requests, LoggedWrite{Op: op, Body: body, OK: status/100 == 2})
+	}
+}
+
+// Requests returns the write requests recorded, in the order they were
+// answered.
+func (l *WriteLog) Requests() []LoggedWrite {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]LoggedWrite(nil), l.requests...)
 }
 
 // Stop stops recording; the counts stay.

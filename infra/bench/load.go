@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
 	"github.com/giftcredit/giftcredit/infra/local/stack"
 	"github.com/giftcredit/giftcredit/infra/samtemplate"
 	"github.com/giftcredit/giftcredit/internal/apigw"
@@ -31,6 +33,8 @@ type LoadConfig struct {
 	MaxProcesses int
 	// Template is the path of template.yaml.
 	Template string
+	// PartitionWrites adds figure 8 from the load's write requests.
+	PartitionWrites bool
 }
 
 // Figure 7's limit on the share of all writes one item other than a
@@ -96,6 +100,12 @@ func Concurrency(ctx context.Context, bins []Binary, cfg LoadConfig) ([]Result, 
 	if err != nil {
 		return nil, err
 	}
+	var before []Item
+	if cfg.PartitionWrites {
+		if before, err = ScanItems(ctx, client, Table); err != nil {
+			return nil, err
+		}
+	}
 
 	g := &loadGen{api: info.APIURL, shopKey: shop.ShopKey, customers: custs, codes: make(chan string, 1<<16),
 		http:  &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: cfg.Clients * 2}, Timeout: time.Minute},
@@ -124,6 +134,12 @@ func Concurrency(ctx context.Context, bins []Binary, cfg LoadConfig) ([]Result, 
 	if err != nil {
 		return nil, err
 	}
+	var parts []Result
+	if cfg.PartitionWrites {
+		if parts, err = g.partitions(ctx, dyn, client, before, shop.ID); err != nil {
+			return nil, err
+		}
+	}
 
 	endItems, err := TableItems(ctx, client, Table)
 	if err != nil {
@@ -133,7 +149,35 @@ func Concurrency(ctx context.Context, bins []Binary, cfg LoadConfig) ([]Result, 
 	if err != nil {
 		return nil, fmt.Errorf("audit: %w", err)
 	}
-	return g.results(cfg, took, audit, []int{startItems, endItems}, st, hot), nil
+	return append(g.results(cfg, took, audit, []int{startItems, endItems}, st, hot), parts...), nil
+}
+
+// partitions is figure 8 from the load's write requests: every partition
+// key's write units per successful mutation (order, redemption, credit
+// application).
+func (g *loadGen) partitions(ctx context.Context, dyn *Dynamo, client *dynamodb.Client, before []Item, shopID string) ([]Result, error) {
+	reqs, err := dyn.WriteRequests(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c := NewPartitionCounter(TableIndexes(), before)
+	for _, r := range reqs {
+		c.Add(r)
+	}
+	now, err := ScanItems(ctx, client, Table)
+	if err != nil {
+		return nil, err
+	}
+	mismatched, touched := c.Mismatches(now)
+	g.mu.Lock()
+	mutations := 0
+	for op, s := range g.stats {
+		if op != "read" {
+			mutations += s.ok
+		}
+	}
+	g.mu.Unlock()
+	return partitionFigure("mixed load", c, mutations, []string{shopID}, mismatched, touched), nil
 }
 
 // loadGen is figure 5's clients' shared state.

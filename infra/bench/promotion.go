@@ -26,6 +26,8 @@ type PromotionConfig struct {
 	Workers int
 	// Progress, if not nil, receives a note per wave.
 	Progress io.Writer
+	// PartitionWrites adds figure 8 from the run's write requests.
+	PartitionWrites bool
 }
 
 // promotionTarget is figure 6's floor on grants/s ÷ raw writes/s.
@@ -62,7 +64,26 @@ func PromotionRun(ctx context.Context, cfg PromotionConfig) ([]Result, error) {
 	}
 	rawClient := l.Dyn.NewClient(nil)
 	calls := &taggedCalls{byTag: map[any][]Call{}}
-	l.Rec.Observe(calls.add)
+	// Figure 8 counts the run's own write requests (the replays have a
+	// client of their own), in the order they returned, after the run.
+	var before []Item
+	var writes []Call
+	var writesMu sync.Mutex
+	if cfg.PartitionWrites {
+		if before, err = ScanItems(ctx, l.Client, Table); err != nil {
+			return nil, err
+		}
+		l.Rec.Observe(func(c Call) {
+			calls.add(c)
+			if writeOps[c.Op] {
+				writesMu.Lock()
+				writes = append(writes, c)
+				writesMu.Unlock()
+			}
+		})
+	} else {
+		l.Rec.Observe(calls.add)
+	}
 	defer l.Rec.Observe(nil)
 
 	l.Rec.Reset()
@@ -178,7 +199,22 @@ func PromotionRun(ctx context.Context, cfg PromotionConfig) ([]Result, error) {
 	case !r.OK:
 		r.Reason = fmt.Sprintf("%.0f grants/s against %.0f raw transactional writes/s of the same items", runRate, rawRate)
 	}
-	return []Result{r}, nil
+	out := []Result{r}
+	if cfg.PartitionWrites {
+		parts := NewPartitionCounter(TableIndexes(), before)
+		for _, c := range writes {
+			if w, ok := SDKWriteRequest(c); ok {
+				parts.Add(w)
+			}
+		}
+		now, err := ScanItems(ctx, l.Client, Table)
+		if err != nil {
+			return nil, err
+		}
+		mismatched, touched := parts.Mismatches(now)
+		out = append(out, partitionFigure("promotion run", parts, grants, []string{l.Shop.ID}, mismatched, touched)...)
+	}
+	return out, nil
 }
 
 // seedRun places the qualifying orders ten minutes in the past (a run

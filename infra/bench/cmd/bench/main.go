@@ -24,7 +24,7 @@ func main() {
 
 func run() error {
 	out := flag.String("out", "infra/bench/results.json", "where to write the results")
-	figures := flag.String("figures", "1,2,3,4,5,6,7", "the figures to measure")
+	figures := flag.String("figures", "1,2,3,4,5,6,7,8", "the figures to measure (7 comes with 5; 8 runs 5 and 6)")
 	goCmd := flag.String("go", "go", "the go command that builds the functions")
 	buildDir := flag.String("build-dir", ".local/bench", "where to build the function binaries")
 	buildFlags := flag.String("build-flags", bench.DefaultBuildFlags, "go build flags of the functions (the Makefile's GOFLAGS_LAMBDA)")
@@ -55,8 +55,10 @@ func run() error {
 	for _, f := range strings.Split(*figures, ",") {
 		want[strings.TrimSpace(f)] = true
 	}
-	// Figure 7 is measured from figure 5's run; the build serves 3, 4 and 5.
-	want["5"] = want["5"] || want["7"]
+	// Figure 7 is measured from figure 5's run, figure 8 from figures 5
+	// and 6; the build serves 3, 4 and 5.
+	want["5"] = want["5"] || want["7"] || want["8"]
+	want["6"] = want["6"] || want["8"]
 	want["build"] = want["3"] || want["4"] || want["5"]
 	ctx := context.Background()
 	start := time.Now()
@@ -96,11 +98,12 @@ func run() error {
 			return bench.Memory(ctx, bins, bench.MemoryConfig{Invocations: *memInvocations, Parallel: 3, Progress: os.Stderr})
 		}},
 		{"6", "figure 6, promotion run", func() ([]bench.Result, error) {
-			return bench.PromotionRun(ctx, bench.PromotionConfig{Orders: *orders, CardsPerOrder: *cardsPerOrder, Customers: *customers, Workers: *workers, Progress: os.Stderr})
+			return bench.PromotionRun(ctx, bench.PromotionConfig{Orders: *orders, CardsPerOrder: *cardsPerOrder, Customers: *customers, Workers: *workers, Progress: os.Stderr,
+				PartitionWrites: want["8"]})
 		}},
 		{"5", "figures 5 and 7, concurrency through the local stack", func() ([]bench.Result, error) {
 			return bench.Concurrency(ctx, bins, bench.LoadConfig{Clients: *clients, Duration: *loadFor,
-				Customers: 500, MaxProcesses: *loadProcs, Template: "template.yaml"})
+				Customers: 500, MaxProcesses: *loadProcs, Template: "template.yaml", PartitionWrites: want["8"]})
 		}},
 	}
 	for _, s := range steps {
