@@ -76,8 +76,8 @@
 // each index alike, and an index that cannot keep up throttles the table.
 // Table partition keys are per record (a customer, a card, an order), so
 // only the index lists could be hot. Every list that grows with a shop's
-// traffic is spread over shards (shards.go holds the counts, ListShards = 8
-// and MailShards = 4): transactions and orders by UTC day and shard, the
+// traffic is spread over shards (shards.go holds the counts, ListShards = 16
+// and MailShards = 64): transactions and orders by UTC day and shard, the
 // customers, cards and mail by shard. An item's shard <n> is FNV-1a of its
 // id modulo the count, so it is uniform and an update keeps the item in
 // its partition. No index key is shared by all shops: pending mail is per

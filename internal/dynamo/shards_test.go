@@ -48,7 +48,7 @@ func TestShardedLists(t *testing.T) {
 		}
 	}
 	for _, list := range lists {
-		// Ten a day over eight shards (sixty emails over four) must not
+		// Ten a day over ListShards (sixty emails over MailShards) must not
 		// crowd into one or two partitions.
 		if spans[list] < 4 || most[list] > totals[list]/2 {
 			t.Errorf("%s: %d items over %d partitions, %d in the fullest; want them spread (partitions: %v)", list, totals[list], spans[list], most[list], parts)
