@@ -149,8 +149,8 @@ type GrantRequest struct {
 	// the grant then resolves in the same transaction.
 	Waiting bool
 	// Seq is the number of the candidate's batch, whose lease of the
-	// promotion's budget pays the grant; 0 (no batch) pays from the
-	// promotion's budget directly.
+	// promotion's budget pays the grant (see PromotionRuns.LeaseBudget); 0
+	// (no batch) pays from the promotion's budget directly.
 	Seq int
 }
 
@@ -202,6 +202,13 @@ type PromotionRuns interface {
 	OutstandingBatches(ctx context.Context, shopID string, run gc.PromotionRun) ([]int, error)
 	// TouchRun records that the run's outstanding batches were handed out again.
 	TouchRun(ctx context.Context, shopID string, run gc.PromotionRun) error
+	// LeaseBudget takes the batch's lease of the promotion's budget, once
+	// per batch: BatchLease of what is left, moved from the promotion's
+	// budget to the batch in one conditional transaction. A no-op for a
+	// promotion without a budget, a batch already leased (a redelivery, a
+	// second worker) or already done. ErrPromotionNotActive if the
+	// promotion was paused.
+	LeaseBudget(ctx context.Context, shopID string, p gc.Promotion, b PromotionBatch) error
 	// Grant grants one candidate's credit in one transaction, at most once
 	// per (promotion, order[, card]). A skip is an outcome, not an error.
 	// ErrPromotionNotActive if the promotion was paused.
@@ -211,8 +218,9 @@ type PromotionRuns interface {
 	AddWaiting(ctx context.Context, shopID, promotionID, runID string, per string, c GrantCandidate) error
 	// ResolveWaiting takes a candidate off the waiting list.
 	ResolveWaiting(ctx context.Context, shopID, promotionID string, per string, c GrantCandidate) error
-	// CompleteBatch marks a batch done and adds its counts to its run, once:
-	// false if the batch was already done.
+	// CompleteBatch marks a batch done, adds its counts to its run and
+	// returns what is left of the batch's lease to the promotion's budget,
+	// once: false if the batch was already done.
 	CompleteBatch(ctx context.Context, shopID string, b PromotionBatch, counts gc.RunCounts) (bool, error)
 	// FinishRun ends a complete run, moves the promotion's examined
 	// watermark to the run's Until and queues the summary (nil: none), in
