@@ -34,13 +34,20 @@
 //	promotion         SHOP#<s>#PROMO#<p>          PROMO     SHOP#<s>#PROMOS / <p>
 //	promotion run     SHOP#<s>#PROMO#<p>          RUN#<r>
 //	run batch         SHOP#<s>#PROMO#<p>#RUN#<r>  BATCH#<seq, 8 digits>
+//	batch lease       SHOP#<s>#PROMO#<p>#RUN#<r>  LEASE#<seq, 8 digits>  (a promotion with a budget)
 //	grant             SHOP#<s>#PROMO#<p>#GRANT#<order>[#<card>]  GRANT
 //	grants of a cust. SHOP#<s>#PROMO#<p>#CUST#<c> GRANTS
 //	waiting order     SHOP#<s>#PROMO#<p>#WAIT#<k> WAIT      SHOP#<s>#PROMO#<p>#WAITING / <time>#<k> (#RESOLVED once resolved)
 //
 // The promotion item also carries its runs' bookkeeping (runId, runStatus,
-// examinedUntil) and the budget left (budgetRemaining); grants.go and
-// promorun.go describe the grant transaction and the runs.
+// examinedUntil) and the budget left (budgetRemaining), less what running
+// batches hold: a batch leases its share of the budget from the promotion
+// item once, its grants spend the lease, and the unused lease goes back
+// when the batch is done, so grants do not all write the promotion item.
+// While a batch runs, budgetRemaining as the API shows it is lower by the
+// batch's lease; after the run it is the budget less what was granted.
+// grants.go and promorun.go describe the grant transaction, the leases and
+// the runs.
 //
 // A gift card's id is "gc_" plus the first 128 bits of the keyed hash
 // (HMAC-SHA256) of its code: the only stored form of a code. Amounts are

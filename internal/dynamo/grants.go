@@ -15,9 +15,13 @@ import (
 //
 //	grant record     SHOP#<s>#PROMO#<p>#GRANT#<order>[#<card>]  GRANT      put if absent: never twice
 //	customer count   SHOP#<s>#PROMO#<p>#CUST#<customer>         GRANTS     ADD granted 1 if granted < limit
-//	promotion        SHOP#<s>#PROMO#<p>                         PROMO      budgetRemaining -= credit if status active
-//	                                                                       and budgetRemaining >= credit (a condition
-//	                                                                       check on status without a budget)
+//	promotion        SHOP#<s>#PROMO#<p>                         PROMO      condition check: status active (paid from
+//	                                                                       the lease, or no budget); budgetRemaining
+//	                                                                       -= credit if status active and
+//	                                                                       budgetRemaining >= credit (paid from the
+//	                                                                       budget: no lease, or the lease ran out)
+//	batch lease      SHOP#<s>#PROMO#<p>#RUN#<r>                 LEASE#<n>  leaseRemaining -= credit if leaseRemaining
+//	                                                                       >= credit and not returned (paid from it)
 //	customer         SHOP#<s>#CUST#<customer>                   CUSTOMER   balance += credit if version unchanged
 //	transaction      SHOP#<s>#TX#<id>                           TX         promotion_expense -credit, customer +credit
 //	notice           SHOP#<s>#MAIL#<id>                         MAIL       the customer's credit notice, in the outbox
@@ -25,13 +29,21 @@ import (
 //	waiting record   SHOP#<s>#PROMO#<p>#WAIT#<grant key>        WAIT       resolved, for a candidate that waited
 //
 // It is planned from one consistent TransactGetItems of the grant record,
-// the promotion, the customer, the customer's count and the cards, so that
-// every skip is decided without writing. Every condition's failure means
-// "something changed since the read": the grant reads again and decides
-// again (a concurrent worker granted it, the budget or the limit ran out, a
-// card was disabled, the promotion was paused). Grant records, counts and
-// waiting records have their own partition keys, so parallel workers do not
-// share a partition except on the promotion item's budget.
+// the promotion, the customer, the customer's count, the cards and the
+// batch's lease, so that every skip is decided without writing. Every
+// condition's failure means "something changed since the read": the grant
+// reads again and decides again (a concurrent worker granted it, the lease,
+// the budget or the limit ran out, the lease was returned, a card was
+// disabled, the promotion was paused). Grant records, counts and waiting
+// records have their own partition keys, and a budget is spent from the
+// batch's lease (one batch is one worker's), so parallel workers only read
+// the promotion item and check its status: it is written once per batch
+// (the lease, then its return; promorun.go), not once per grant. While a
+// batch runs, the promotion's budgetRemaining, as the API shows it, is
+// lower by what the batch still holds; once every batch is done it is the
+// budget less what was granted, as if each grant had spent it directly.
+// Only a grant whose lease cannot pay (a lease bounded by what was left)
+// spends the promotion's budget directly, as every grant did before leases.
 
 func keyGrant(shopID, promoID, grantKey string) key {
 	return key{shopPrefix(shopID) + "PROMO#" + promoID + "#GRANT#" + grantKey, "GRANT"}
@@ -63,6 +75,9 @@ func (s *Store) Grant(ctx context.Context, r promotion.GrantRequest) (promotion.
 	for _, card := range c.Cards {
 		keys = append(keys, keyCard(shopID, card.ID))
 	}
+	if leased(r) {
+		keys = append(keys, keyLease(shopID, r.Promotion.ID, r.RunID, r.Seq))
+	}
 	return mutate(ctx, s, mutation[promotion.GrantOutcome]{
 		actor: gc.System(shopID, promotionActor), op: "promotion_grant", keys: keys,
 		build: func(items []item) (plan[promotion.GrantOutcome], error) {
@@ -87,8 +102,13 @@ func (s *Store) Grant(ctx context.Context, r promotion.GrantRequest) (promotion.
 	})
 }
 
+// leased says whether a grant is paid from its batch's lease: a promotion
+// with a budget, granted by a batch.
+func leased(r promotion.GrantRequest) bool { return r.Promotion.Budget != nil && r.Seq > 0 }
+
 // grantState decodes what a grant read: the grant record, the promotion,
-// the customer, the customer's count and the candidate's cards.
+// the customer, the customer's count, the candidate's cards and the
+// batch's lease (last, if read).
 func (s *Store) grantState(c promotion.GrantCandidate, items []item) (promotion.GrantState, error) {
 	var st promotion.GrantState
 	if g := items[0]; g != nil {
@@ -118,6 +138,13 @@ func (s *Store) grantState(c promotion.GrantCandidate, items []item) (promotion.
 		if it := items[4+i]; it != nil {
 			st.CardStatus[card.ID] = gc.CardStatus(it.s("status"))
 		}
+	}
+	if n := 4 + len(c.Cards); len(items) > n && items[n] != nil && items[n].s(attrLeaseReturned) == "" {
+		left, err := items[n].n(attrLeaseRemaining)
+		if err != nil {
+			return st, err
+		}
+		st.Lease = &left
 	}
 	var err error
 	st.Granted, err = item(items[3]).nOr("granted", 0)
@@ -167,11 +194,19 @@ func (s *Store) grantWrites(r promotion.GrantRequest, p gc.Promotion, cust gc.Cu
 	active := item{":active": avS(string(gc.PromotionActive))}
 	statusName := map[string]string{"#status": "status"}
 	var promoAct action
-	if p.BudgetRemaining != nil {
+	var budgetActs []action
+	switch {
+	case gp.FromLease:
+		promoAct = s.check(keyPromotion(shopID, p.ID), "#status = :active", statusName, active)
+		budgetActs = append(budgetActs, s.update(keyLease(shopID, p.ID, r.RunID, r.Seq),
+			"SET "+attrLeaseRemaining+" = "+attrLeaseRemaining+" - :credit",
+			attrLeaseRemaining+" >= :credit AND attribute_not_exists("+attrLeaseReturned+")", nil,
+			item{":credit": avN(p.CreditAmount)}, nil))
+	case p.BudgetRemaining != nil:
 		active[":credit"] = avN(p.CreditAmount)
 		promoAct = s.update(keyPromotion(shopID, p.ID), "SET budgetRemaining = budgetRemaining - :credit",
 			"#status = :active AND budgetRemaining >= :credit", statusName, active, nil)
-	} else {
+	default:
 		promoAct = s.check(keyPromotion(shopID, p.ID), "#status = :active", statusName, active)
 	}
 	counter := s.update(keyPromoCustomer(shopID, p.ID, cust.ID), "SET promotionId = :p, customerId = :c ADD granted :one",
@@ -192,7 +227,8 @@ func (s *Store) grantWrites(r promotion.GrantRequest, p gc.Promotion, cust gc.Cu
 
 	// The grant record goes first: when several conditions fail at once,
 	// the reread finds the grant and reports it.
-	acts := []action{s.putNew(g, nil), promoAct, counter, custAct, txAct, noticeAct}
+	acts := append([]action{s.putNew(g, nil), promoAct}, budgetActs...)
+	acts = append(acts, counter, custAct, txAct, noticeAct)
 	for _, card := range c.Cards {
 		// Only the cards that counted are checked; a disabled one stays so.
 		if st, ok := status[card.ID]; ok && st != gc.CardDisabled {

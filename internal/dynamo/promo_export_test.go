@@ -96,3 +96,25 @@ func SeedOrdersForTest(ctx context.Context, s *Store, shopID string, customers [
 
 // IDsForTest returns the store's id generator (for seeded records).
 func IDsForTest(s *Store) *gc.IDs { return s.ids }
+
+// LeaseForTest is a batch's lease of its promotion's budget.
+type LeaseForTest struct {
+	Leased, Remaining int64
+	Returned          bool
+}
+
+// LeaseOfBatchForTest reads a batch's lease (ok false: none).
+func LeaseOfBatchForTest(ctx context.Context, s *Store, shopID, promoID, runID string, seq int) (l LeaseForTest, ok bool, err error) {
+	it, err := s.getOne(ctx, keyLease(shopID, promoID, runID, seq))
+	if err != nil || it == nil {
+		return l, false, err
+	}
+	if l.Leased, err = it.n(attrLeased); err != nil {
+		return l, true, err
+	}
+	if l.Remaining, err = it.n(attrLeaseRemaining); err != nil {
+		return l, true, err
+	}
+	l.Returned = it.s(attrLeaseReturned) != ""
+	return l, true, nil
+}

@@ -271,6 +271,10 @@ func (c *crashStore) TouchRun(ctx context.Context, shopID string, run gc.Promoti
 	return c.write(func() error { return c.Store.TouchRun(ctx, shopID, run) })
 }
 
+func (c *crashStore) LeaseBudget(ctx context.Context, shopID string, p gc.Promotion, b promotion.PromotionBatch) error {
+	return c.write(func() error { return c.Store.LeaseBudget(ctx, shopID, p, b) })
+}
+
 func (c *crashStore) Grant(ctx context.Context, r promotion.GrantRequest) (o promotion.GrantOutcome, err error) {
 	err = c.write(func() error { o, err = c.Store.Grant(ctx, r); return err })
 	return o, err

@@ -20,6 +20,7 @@ import (
 //
 //	run            SHOP#<s>#PROMO#<p>                 RUN#<run>    (the promotion's item collection: its run history)
 //	batch          SHOP#<s>#PROMO#<p>#RUN#<run>        BATCH#<seq, 8 digits>
+//	batch lease    SHOP#<s>#PROMO#<p>#RUN#<run>        LEASE#<seq, 8 digits>  (promotions with a budget)
 //	waiting order  SHOP#<s>#PROMO#<p>#WAIT#<grant key> WAIT         GSI1 SHOP#<s>#PROMO#<p>#WAITING / <order time>#<grant key>
 //	                                                              (GSI1PK becomes ...#RESOLVED when resolved)
 //
@@ -34,6 +35,23 @@ import (
 // the scan writes its batch and moves the run's cursor in one transaction
 // conditioned on the cursor read, so a killed scan resumes at the first page
 // it had not saved, and two scanners of one run never both advance it.
+//
+// A batch of a promotion with a budget leases its share of the budget
+// before its first grant (LeaseBudget) and returns what is left of it when
+// it is done (CompleteBatch):
+//
+//	lease      put if absent (leased = leaseRemaining = x)      once per batch
+//	batch      condition check: still pending                   (a done batch never leases)
+//	promotion  budgetRemaining -= x if status active and        (no write when x is 0)
+//	           budgetRemaining >= x
+//
+// x is promotion.BatchLease of the budget read: candidates × credit,
+// bounded by budgetRemaining. Each grant spends the lease (grants.go); the
+// transaction that marks the batch done also sets the lease's returnedAt
+// (conditioned on leaseRemaining as read and not returned yet) and adds
+// leaseRemaining back to budgetRemaining, or checks that no lease exists,
+// so a lease is returned exactly once and never taken after its batch is
+// done.
 
 var _ promotion.PromotionRuns = (*Store)(nil)
 
@@ -43,6 +61,11 @@ func keyRun(shopID, promoID, runID string) key {
 
 func keyBatch(shopID, promoID, runID string, seq int) key {
 	return key{shopPrefix(shopID) + "PROMO#" + promoID + "#RUN#" + runID, fmt.Sprintf("BATCH#%08d", seq)}
+}
+
+// keyLease is a batch's lease of the promotion's budget, beside the batch.
+func keyLease(shopID, promoID, runID string, seq int) key {
+	return key{keyBatch(shopID, promoID, runID, seq).pk, fmt.Sprintf("LEASE#%08d", seq)}
 }
 
 func keyWaiting(shopID, promoID, grantKey string) key {
@@ -645,29 +668,132 @@ func (s *Store) ResolveWaiting(ctx context.Context, shopID, promoID, per string,
 	return nil
 }
 
-var errBatchDone = errors.New("batch already done")
+var (
+	errBatchDone = errors.New("batch already done")
+	errLeased    = errors.New("batch already leased")
+)
 
-// CompleteBatch marks a batch done and adds its counts to the run, in one
-// transaction conditioned on the batch being pending.
-func (s *Store) CompleteBatch(ctx context.Context, shopID string, b promotion.PromotionBatch, counts gc.RunCounts) (bool, error) {
-	now := fmtTime(s.now())
-	names := map[string]string{}
-	vals := item{":one": avN(1), ":now": avS(now)}
-	add := append([]string{"batchesDone :one"}, addCounts(counts, names, vals)...)
-	acts := []action{
-		s.update(keyBatch(shopID, b.PromotionID, b.RunID, b.Seq), "SET #status = :done, doneAt = :now",
-			"#status = :pending", map[string]string{"#status": "status"},
-			item{":done": avS("done"), ":pending": avS("pending"), ":now": avS(now)}, errBatchDone),
-		s.update(keyRun(shopID, b.PromotionID, b.RunID), updateExpr([]string{"updatedAt = :now"}, add),
-			"attribute_exists(PK)", names, vals, nil),
+// Attributes of a batch's lease.
+const (
+	attrLeased         = "leased"
+	attrLeaseRemaining = "leaseRemaining"
+	attrLeaseReturned  = "returnedAt"
+)
+
+// LeaseBudget moves the batch's share of the promotion's budget to a lease
+// item keyed by the batch, once: the lease is put only if absent, and only
+// while the batch is pending.
+func (s *Store) LeaseBudget(ctx context.Context, shopID string, p gc.Promotion, b promotion.PromotionBatch) error {
+	if p.Budget == nil {
+		return nil
 	}
-	switch err := s.transactRetry(ctx, acts); {
-	case err == nil:
-		return true, nil
-	case errors.Is(err, errBatchDone):
-		return false, nil
-	default:
-		return false, fmt.Errorf("complete batch %d of run %s: %w", b.Seq, b.RunID, err)
+	if !gc.ValidID("pro", p.ID) {
+		return gc.ErrPromotionNotFound
+	}
+	lk := keyLease(shopID, p.ID, b.RunID, b.Seq)
+	status := map[string]string{"#status": "status"}
+	for attempt := 1; ; attempt++ {
+		items, err := s.get(ctx, keyPromotion(shopID, p.ID), lk)
+		if errors.Is(err, errRetry) && attempt < s.maxAttempts {
+			s.backoff(ctx, attempt)
+			continue
+		} else if err != nil {
+			return fmt.Errorf("lease budget: %w", err)
+		}
+		if items[1] != nil {
+			return nil // leased by an earlier delivery or another worker
+		}
+		if items[0] == nil {
+			return gc.ErrPromotionNotFound
+		}
+		cur, err := decodePromotion(items[0])
+		if err != nil {
+			return err
+		}
+		if cur.Status != gc.PromotionActive {
+			return promotion.ErrPromotionNotActive
+		}
+		x := promotion.BatchLease(cur, len(b.Candidates))
+		now := fmtTime(s.now())
+		lease := lk.av()
+		lease["promotionId"] = avS(p.ID)
+		lease["runId"] = avS(b.RunID)
+		lease["seq"] = avN(int64(b.Seq))
+		lease[attrLeased] = avN(x)
+		lease[attrLeaseRemaining] = avN(x)
+		lease["createdAt"] = avS(now)
+		pending := s.check(keyBatch(shopID, p.ID, b.RunID, b.Seq), "#status = :pending", status, item{":pending": avS("pending")})
+		pending.fail = errBatchDone
+		acts := []action{pending, s.putNew(lease, errLeased)}
+		if x > 0 {
+			acts = append(acts, s.update(keyPromotion(shopID, p.ID), "SET budgetRemaining = budgetRemaining - :x",
+				"#status = :active AND budgetRemaining >= :x", status,
+				item{":x": avN(x), ":active": avS(string(gc.PromotionActive))}, nil))
+		}
+		err = s.transact(ctx, acts)
+		switch {
+		case err == nil, errors.Is(err, errLeased), errors.Is(err, errBatchDone):
+			return nil
+		case errors.Is(err, errRetry) && attempt < s.maxAttempts:
+			// The budget or the status changed since read: decide again.
+			s.backoff(ctx, attempt)
+		default:
+			return fmt.Errorf("lease budget for batch %d of run %s: %w", b.Seq, b.RunID, err)
+		}
+	}
+}
+
+// CompleteBatch marks a batch done, adds its counts to the run and returns
+// the unused lease to the promotion's budget, in one transaction
+// conditioned on the batch being pending and on the lease as read (or its
+// absence); a grant or a lease in between makes it read again.
+func (s *Store) CompleteBatch(ctx context.Context, shopID string, b promotion.PromotionBatch, counts gc.RunCounts) (bool, error) {
+	lk := keyLease(shopID, b.PromotionID, b.RunID, b.Seq)
+	for attempt := 1; ; attempt++ {
+		lease, err := s.getOne(ctx, lk)
+		if err != nil {
+			return false, fmt.Errorf("complete batch %d of run %s: %w", b.Seq, b.RunID, err)
+		}
+		now := fmtTime(s.now())
+		names := map[string]string{}
+		vals := item{":one": avN(1), ":now": avS(now)}
+		add := append([]string{"batchesDone :one"}, addCounts(counts, names, vals)...)
+		acts := []action{
+			s.update(keyBatch(shopID, b.PromotionID, b.RunID, b.Seq), "SET #status = :done, doneAt = :now",
+				"#status = :pending", map[string]string{"#status": "status"},
+				item{":done": avS("done"), ":pending": avS("pending"), ":now": avS(now)}, errBatchDone),
+			s.update(keyRun(shopID, b.PromotionID, b.RunID), updateExpr([]string{"updatedAt = :now"}, add),
+				"attribute_exists(PK)", names, vals, nil),
+		}
+		switch {
+		case lease == nil:
+			// No lease may be taken while the batch is being marked done.
+			acts = append(acts, s.check(lk, "attribute_not_exists(PK)", nil, nil))
+		case lease.s(attrLeaseReturned) == "":
+			left, err := lease.n(attrLeaseRemaining)
+			if err != nil {
+				return false, err
+			}
+			acts = append(acts, s.update(lk, "SET "+attrLeaseReturned+" = :now, returnedAmount = :left",
+				attrLeaseRemaining+" = :left AND attribute_not_exists("+attrLeaseReturned+")", nil,
+				item{":now": avS(now), ":left": avN(left)}, nil))
+			if left > 0 {
+				acts = append(acts, s.update(keyPromotion(shopID, b.PromotionID), "SET budgetRemaining = budgetRemaining + :left",
+					"attribute_exists(budgetRemaining)", nil, item{":left": avN(left)}, nil))
+			}
+		}
+		// (A returned lease means the batch is done: its condition fails.)
+		err = s.transact(ctx, acts)
+		switch {
+		case err == nil:
+			return true, nil
+		case errors.Is(err, errBatchDone):
+			return false, nil
+		case errors.Is(err, errRetry) && attempt < s.maxAttempts:
+			s.backoff(ctx, attempt)
+		default:
+			return false, fmt.Errorf("complete batch %d of run %s: %w", b.Seq, b.RunID, err)
+		}
 	}
 }
 

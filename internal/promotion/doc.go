@@ -73,7 +73,26 @@
 // queue is configured; it then hands the scan itself to the queue (a scan
 // message), so a run of any size proceeds from invocation to invocation
 // without waiting for the next tick, and the batches are granted by as many
-// parallel workers as the queue's consumer allows. Budgets stay exact under
-// parallel workers because the decrement is a condition of each grant's
-// transaction.
+// parallel workers as the queue's consumer allows.
+//
+// # Budgets
+//
+// A promotion with a budget is not written by every grant (one item takes
+// only so many writes a second): before its first grant a batch leases
+// BatchLease of the budget (at most what its candidates could earn,
+// bounded by what is left) in one conditional write, once per batch
+// however often it is processed; each grant then spends the lease, as a
+// condition of the grant's transaction, and CompleteBatch returns what is
+// left of it in the transaction that marks the batch done. So the budget is
+// never over-granted and none of it is lost; while batches run, the
+// promotion's budgetRemaining is lower by what they hold. A grant whose
+// lease cannot pay is paid from what is left unleased, if anything; only
+// when neither can is it skipped as budget_exhausted. A run whose batches
+// are processed one after the other grants exactly what it would if every
+// grant spent the promotion's budget directly. Under parallel workers a
+// candidate can be skipped while another batch holds budget it will return
+// unused (a lease is an upper bound: candidates are also skipped for other
+// reasons), so such a run may grant less than the budget allowed, never
+// more. A batch left pending (a paused promotion, a dead letter) holds its
+// lease until it is processed again and done.
 package promotion

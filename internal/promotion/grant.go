@@ -148,6 +148,10 @@ type GrantRequest struct {
 	// Waiting is true when the candidate comes from the waiting list, which
 	// the grant then resolves in the same transaction.
 	Waiting bool
+	// Seq is the number of the candidate's batch, whose lease of the
+	// promotion's budget pays the grant (see PromotionRuns.LeaseBudget); 0
+	// (no batch) pays from the promotion's budget directly.
+	Seq int
 }
 
 // GrantOutcome is what became of a candidate. A grant written earlier by
@@ -198,6 +202,13 @@ type PromotionRuns interface {
 	OutstandingBatches(ctx context.Context, shopID string, run gc.PromotionRun) ([]int, error)
 	// TouchRun records that the run's outstanding batches were handed out again.
 	TouchRun(ctx context.Context, shopID string, run gc.PromotionRun) error
+	// LeaseBudget takes the batch's lease of the promotion's budget, once
+	// per batch: BatchLease of what is left, moved from the promotion's
+	// budget to the batch in one conditional transaction. A no-op for a
+	// promotion without a budget, a batch already leased (a redelivery, a
+	// second worker) or already done. ErrPromotionNotActive if the
+	// promotion was paused.
+	LeaseBudget(ctx context.Context, shopID string, p gc.Promotion, b PromotionBatch) error
 	// Grant grants one candidate's credit in one transaction, at most once
 	// per (promotion, order[, card]). A skip is an outcome, not an error.
 	// ErrPromotionNotActive if the promotion was paused.
@@ -207,8 +218,9 @@ type PromotionRuns interface {
 	AddWaiting(ctx context.Context, shopID, promotionID, runID string, per string, c GrantCandidate) error
 	// ResolveWaiting takes a candidate off the waiting list.
 	ResolveWaiting(ctx context.Context, shopID, promotionID string, per string, c GrantCandidate) error
-	// CompleteBatch marks a batch done and adds its counts to its run, once:
-	// false if the batch was already done.
+	// CompleteBatch marks a batch done, adds its counts to its run and
+	// returns what is left of the batch's lease to the promotion's budget,
+	// once: false if the batch was already done.
 	CompleteBatch(ctx context.Context, shopID string, b PromotionBatch, counts gc.RunCounts) (bool, error)
 	// FinishRun ends a complete run, moves the promotion's examined
 	// watermark to the run's Until and queues the summary (nil: none), in
@@ -228,22 +240,42 @@ type GrantRecord struct {
 // GrantState is what a grant reads in one consistent request: the grant
 // already written for the candidate (nil: none), the promotion (nil: not
 // found), the customer (nil: none), how many grants the customer has of
-// this promotion, and the current status of each of the candidate's cards
-// (absent: the card is gone).
+// this promotion, the current status of each of the candidate's cards
+// (absent: the card is gone) and what is left of the batch's lease of the
+// budget (nil: no lease, or one already returned).
 type GrantState struct {
 	Existing   *GrantRecord
 	Promotion  *gc.Promotion
 	Customer   *gc.CustomerState
 	Granted    int64
 	CardStatus map[string]gc.CardStatus
+	Lease      *int64
 }
 
 // GrantPlan is the decision of a grant: the outcome, and when it grants,
-// the transaction and the customer's balance change.
+// the transaction, the customer's balance change and, for a promotion with
+// a budget, whether the batch's lease pays the credit (FromLease) or the
+// promotion's budget does.
 type GrantPlan struct {
-	Outcome GrantOutcome
-	Tx      *gc.Transaction
-	Change  *gc.BalanceChange
+	Outcome   GrantOutcome
+	Tx        *gc.Transaction
+	Change    *gc.BalanceChange
+	FromLease bool
+}
+
+// BatchLease is how much of a promotion's budget a batch of n candidates
+// leases: at most what it could grant (each candidate earns the credit at
+// most once), bounded by what is left; 0 without a budget.
+func BatchLease(p gc.Promotion, n int) int64 {
+	if p.BudgetRemaining == nil || n <= 0 || p.CreditAmount <= 0 {
+		return 0
+	}
+	left := max(*p.BudgetRemaining, 0)
+	if int64(n) > left/p.CreditAmount {
+		// Also keeps n * credit from overflowing.
+		return left / p.CreditAmount * p.CreditAmount
+	}
+	return int64(n) * p.CreditAmount
 }
 
 // PlanGrant decides one candidate's grant, in this order: an existing
@@ -252,7 +284,10 @@ type GrantPlan struct {
 // promotion is ErrPromotionNotFound and one that is not active
 // ErrPromotionNotActive; then the skips: no customer, the cards no longer
 // qualify, the customer's limit, the budget. Otherwise it grants the
-// promotion's credit, balanced against promotion expense.
+// promotion's credit, balanced against promotion expense. The batch's
+// lease pays the credit if it can; else what is left of the promotion's
+// budget, unleased, does (a lease bounded by the budget ran out while other
+// batches returned theirs); if neither can, the budget is exhausted.
 func PlanGrant(st gc.Stamp, r GrantRequest, s GrantState) (GrantPlan, error) {
 	var p GrantPlan
 	if g := s.Existing; g != nil {
@@ -285,9 +320,15 @@ func PlanGrant(st gc.Stamp, r GrantRequest, s GrantState) (GrantPlan, error) {
 		p.Outcome.Skip = gc.SkipCustomerLimit
 		return p, nil
 	}
-	if promo.BudgetRemaining != nil && *promo.BudgetRemaining < promo.CreditAmount {
-		p.Outcome.Skip = gc.SkipBudgetExhausted
-		return p, nil
+	if promo.BudgetRemaining != nil {
+		switch {
+		case s.Lease != nil && *s.Lease >= promo.CreditAmount:
+			p.FromLease = true
+		case *promo.BudgetRemaining >= promo.CreditAmount:
+		default:
+			p.Outcome.Skip = gc.SkipBudgetExhausted
+			return p, nil
+		}
 	}
 	tx := st.Tx(gc.TxPromotionGrant)
 	tx.CustomerID, tx.OrderID, tx.Reference = cust.ID, r.Candidate.OrderID, gc.TruncateText("Promotion: "+promo.Name, gc.MaxReferenceLen)

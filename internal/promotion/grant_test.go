@@ -20,17 +20,20 @@ func TestPlanGrant(t *testing.T) {
 	tight.BudgetRemaining = budget(999)
 	enough := promo
 	enough.BudgetRemaining = budget(1000)
+	spent := promo
+	spent.BudgetRemaining = budget(0)
 	cust := gc.CustomerState{Customer: gc.Customer{ID: "cus_a", Balances: []gc.Balance{{Currency: "EUR", Amount: 50}}}, Version: 7}
 	cand := promotion.GrantCandidate{OrderID: "ord_1", Cards: []promotion.CandidateCard{{ID: "gc_1", Amount: 5000}}}
 	active := map[string]gc.CardStatus{"gc_1": gc.CardActive}
 	cases := []struct {
-		name    string
-		state   promotion.GrantState
-		run     string
-		code    string
-		skip    gc.SkipReason
-		granted bool
-		wantTx  bool
+		name      string
+		state     promotion.GrantState
+		run       string
+		code      string
+		skip      gc.SkipReason
+		granted   bool
+		wantTx    bool
+		fromLease bool
 	}{
 		{name: "grants the credit against promotion expense", state: promotion.GrantState{Promotion: &promo, Customer: &cust, CardStatus: active}, granted: true, wantTx: true},
 		{name: "an existing grant of this run counts again", run: "run_1",
@@ -45,6 +48,16 @@ func TestPlanGrant(t *testing.T) {
 		{name: "the customer's limit, before the budget", state: promotion.GrantState{Promotion: &tight, Customer: &cust, CardStatus: active, Granted: 2}, skip: gc.SkipCustomerLimit},
 		{name: "the budget cannot pay the credit", state: promotion.GrantState{Promotion: &tight, Customer: &cust, CardStatus: active, Granted: 1}, skip: gc.SkipBudgetExhausted},
 		{name: "a budget of exactly the credit pays it", state: promotion.GrantState{Promotion: &enough, Customer: &cust, CardStatus: active}, granted: true, wantTx: true},
+		{name: "the batch's lease pays the credit, the budget being all leased", state: promotion.GrantState{Promotion: &spent, Customer: &cust, CardStatus: active, Lease: budget(1000)},
+			granted: true, wantTx: true, fromLease: true},
+		{name: "the lease pays before the budget", state: promotion.GrantState{Promotion: &enough, Customer: &cust, CardStatus: active, Lease: budget(3000)},
+			granted: true, wantTx: true, fromLease: true},
+		{name: "a lease that cannot pay leaves it to the budget left unleased", state: promotion.GrantState{Promotion: &enough, Customer: &cust, CardStatus: active, Lease: budget(999)},
+			granted: true, wantTx: true},
+		{name: "neither the lease nor the budget can pay", state: promotion.GrantState{Promotion: &tight, Customer: &cust, CardStatus: active, Lease: budget(999)}, skip: gc.SkipBudgetExhausted},
+		{name: "an empty lease and a spent budget", state: promotion.GrantState{Promotion: &spent, Customer: &cust, CardStatus: active, Lease: budget(0)}, skip: gc.SkipBudgetExhausted},
+		{name: "the customer's limit, before the lease", state: promotion.GrantState{Promotion: &spent, Customer: &cust, CardStatus: active, Granted: 2, Lease: budget(1000)}, skip: gc.SkipCustomerLimit},
+		{name: "without a budget a lease is ignored", state: promotion.GrantState{Promotion: &promo, Customer: &cust, CardStatus: active, Lease: budget(0)}, granted: true, wantTx: true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -63,8 +76,8 @@ func TestPlanGrant(t *testing.T) {
 			if c.code != "" {
 				return
 			}
-			if p.Outcome.Skip != c.skip || p.Outcome.Granted != c.granted || (p.Tx != nil) != c.wantTx {
-				t.Fatalf("outcome %+v (tx %v), want skip %q granted %v", p.Outcome, p.Tx != nil, c.skip, c.granted)
+			if p.Outcome.Skip != c.skip || p.Outcome.Granted != c.granted || (p.Tx != nil) != c.wantTx || p.FromLease != c.fromLease {
+				t.Fatalf("outcome %+v (tx %v, from lease %v), want skip %q granted %v from lease %v", p.Outcome, p.Tx != nil, p.FromLease, c.skip, c.granted, c.fromLease)
 			}
 			if p.Tx != nil {
 				if err := p.Tx.Validate(); err != nil {
@@ -77,6 +90,37 @@ func TestPlanGrant(t *testing.T) {
 				if p.Change.After != 1050 || p.Tx.Reference != "Promotion: Spring" || p.Outcome.TransactionID != p.Tx.ID {
 					t.Errorf("change %+v, tx %+v", p.Change, p.Tx)
 				}
+			}
+		})
+	}
+}
+
+// TestBatchLease: a batch leases what its candidates could earn, bounded
+// by the budget left, in whole credits.
+func TestBatchLease(t *testing.T) {
+	budget := func(n int64) *int64 { return &n }
+	p := gc.Promotion{CreditAmount: 1000}
+	cases := []struct {
+		name string
+		left *int64
+		n    int
+		want int64
+	}{
+		{name: "no budget: no lease", n: 5},
+		{name: "the budget covers the batch", left: budget(10_000), n: 5, want: 5000},
+		{name: "exactly the batch", left: budget(5000), n: 5, want: 5000},
+		{name: "bounded by the budget, in whole credits", left: budget(3500), n: 5, want: 3000},
+		{name: "less than one credit left", left: budget(999), n: 5},
+		{name: "nothing left", left: budget(0), n: 5},
+		{name: "an empty batch", left: budget(10_000)},
+		{name: "a huge batch does not overflow", left: budget(1 << 62), n: 1 << 60, want: 1 << 62 / 1000 * 1000},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			q := p
+			q.BudgetRemaining = c.left
+			if got := promotion.BatchLease(q, c.n); got != c.want {
+				t.Fatalf("BatchLease = %d, want %d", got, c.want)
 			}
 		})
 	}

@@ -453,7 +453,8 @@ func (s *Service) Handle(ctx context.Context, m Message) (Report, error) {
 	return inv.report, s.stopped(err)
 }
 
-// process grants one batch's candidates, marks it done with its counts and
+// process leases the batch's share of the budget, grants its candidates,
+// marks it done with its counts (returning what is left of the lease) and
 // finishes the run if that was its last batch.
 func (s *Service) process(ctx context.Context, inv *invocation, shop gc.Shop, p gc.Promotion, m Message) error {
 	b, err := s.Store.Batch(ctx, shop.ID, m.PromotionID, m.RunID, m.Seq)
@@ -461,9 +462,16 @@ func (s *Service) process(ctx context.Context, inv *invocation, shop gc.Shop, p 
 		return err
 	}
 	if !b.Done {
+		if p.Budget != nil {
+			// Once per batch, whoever processes it: the grants are paid from
+			// this lease, and CompleteBatch returns what is left of it.
+			if err := s.Store.LeaseBudget(ctx, shop.ID, p, b); err != nil {
+				return fmt.Errorf("batch %d of run %s: %w", b.Seq, b.RunID, err)
+			}
+		}
 		var counts gc.RunCounts
 		for _, c := range b.Candidates {
-			out, err := s.Store.Grant(ctx, GrantRequest{Shop: shop, Promotion: p, RunID: b.RunID, Candidate: c, Waiting: b.Waiting})
+			out, err := s.Store.Grant(ctx, GrantRequest{Shop: shop, Promotion: p, RunID: b.RunID, Candidate: c, Waiting: b.Waiting, Seq: b.Seq})
 			if err != nil {
 				return fmt.Errorf("batch %d of run %s, order %s: %w", b.Seq, b.RunID, c.OrderID, err)
 			}
