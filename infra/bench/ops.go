@@ -203,6 +203,11 @@ func Grant(guest bool) Op {
 			if len(cands) != 1 {
 				return nil, fmt.Errorf("grant: order %s makes %d candidates", o.ID, len(cands))
 			}
+			// A run resolves its batch's guest customers when it builds
+			// the batch (one BatchGetItem for the batch), not per grant.
+			if err := l.Store.ResolveGuests(ctx, l.Shop.ID, cands); err != nil {
+				return nil, err
+			}
 			req := promotion.GrantRequest{Shop: l.Shop, Promotion: p, RunID: runID, Candidate: cands[0]}
 			return func(ctx context.Context) error {
 				out, err := l.Store.Grant(ctx, req)

@@ -8,7 +8,8 @@ import (
 )
 
 // RequestsOps are figure 1's operations: the mutations, and a grant of a
-// guest order, which must find its customer by email first.
+// guest order, whose customer the run found by email when it built the
+// batch (one BatchGetItem a batch, not counted here).
 func RequestsOps() []Op { return append(Mutations(), Grant(true)) }
 
 // Requests measures figure 1: the DynamoDB requests one run of each

@@ -3,8 +3,10 @@ package dynamo
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	gc "github.com/giftcredit/giftcredit/internal/giftcredit"
@@ -166,6 +168,45 @@ func (s *Store) grantCustomer(ctx context.Context, shopID string, c promotion.Gr
 		return "", err
 	}
 	return lock.s("customerId"), nil
+}
+
+// ResolveGuests fills in the customers of guest candidates from the email
+// locks of their billing emails, with BatchGetItem (100 keys a call).
+func (s *Store) ResolveGuests(ctx context.Context, shopID string, cands []promotion.GrantCandidate) error {
+	byEmail := map[string][]int{}
+	var keys []map[string]types.AttributeValue
+	for i, c := range cands {
+		if c.CustomerID != "" {
+			continue
+		}
+		email, err := gc.NormalizeEmail("billingEmail", c.BillingEmail)
+		if err != nil {
+			continue
+		}
+		if _, ok := byEmail[email]; !ok {
+			keys = append(keys, keyEmail(shopID, email).av())
+		}
+		byEmail[email] = append(byEmail[email], i)
+	}
+	for len(keys) > 0 {
+		chunk := keys[:min(len(keys), 100)]
+		keys = keys[len(chunk):]
+		for len(chunk) > 0 {
+			out, err := s.client.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: map[string]types.KeysAndAttributes{
+				s.table: {Keys: chunk, ConsistentRead: aws.Bool(true)}}})
+			if err != nil {
+				return fmt.Errorf("resolve guests: %w", err)
+			}
+			for _, it := range out.Responses[s.table] {
+				email, _ := strings.CutPrefix(item(it).s(attrPK), shopPrefix(shopID)+"EMAIL#")
+				for _, i := range byEmail[email] {
+					cands[i].CustomerID = item(it).s("customerId")
+				}
+			}
+			chunk = out.UnprocessedKeys[s.table].Keys
+		}
+	}
+	return nil
 }
 
 // grantWrites encodes a grant that PlanGrant decided.

@@ -7,6 +7,7 @@ import (
 
 	"github.com/giftcredit/giftcredit/internal/dynamo"
 	gc "github.com/giftcredit/giftcredit/internal/giftcredit"
+	"github.com/giftcredit/giftcredit/internal/promotion"
 )
 
 // TestShardedLists: orders and transactions placed over three days land in
@@ -94,4 +95,29 @@ func TestShardedLists(t *testing.T) {
 		}
 	}
 	MustAudit(t, e)
+}
+
+// TestResolveGuests: a batch's guest candidates find their customers in one
+// BatchGetItem (case-insensitively), an unknown billing email stays a
+// guest, and a candidate with a customer is left alone. (Figure 1 of
+// make bench counts the single read of the grant that follows.)
+func TestResolveGuests(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	known := MustCustomer(t, e, "known@example.com")
+	cands := []promotion.GrantCandidate{
+		{OrderID: "ord_1", BillingEmail: "Known@Example.com"},
+		{OrderID: "ord_2", BillingEmail: "stranger@example.com"},
+		{OrderID: "ord_3", CustomerID: "cus_given", BillingEmail: "known@example.com"},
+	}
+	e.counter.Reset()
+	if err := e.store.ResolveGuests(e.ctx, e.shop.ID, cands); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.counter.Counts(); got["BatchGetItem"] != 1 || len(got) != 1 {
+		t.Errorf("requests %v, want one BatchGetItem", got)
+	}
+	if cands[0].CustomerID != known.ID || cands[1].CustomerID != "" || cands[2].CustomerID != "cus_given" {
+		t.Fatalf("resolved %+v", cands)
+	}
 }

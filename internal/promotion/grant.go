@@ -25,8 +25,10 @@ type CandidateCard struct {
 type GrantCandidate struct {
 	OrderID string    `json:"orderId"`
 	OrderAt time.Time `json:"orderAt"`
-	// CustomerID is the order's customer; empty for a guest order, whose
-	// customer is found by BillingEmail.
+	// CustomerID is the order's customer. For a guest order it is empty
+	// until the batch is built, when the customer whose email is the
+	// billing email (if any) is filled in; a grant of a guest candidate
+	// still without one looks it up again.
 	CustomerID   string `json:"customerId,omitempty"`
 	BillingEmail string `json:"billingEmail"`
 	// Cards are the order's gift cards (per order) or the one card (per card).
@@ -213,6 +215,9 @@ type PromotionRuns interface {
 	// per (promotion, order[, card]). A skip is an outcome, not an error.
 	// ErrPromotionNotActive if the promotion was paused.
 	Grant(ctx context.Context, r GrantRequest) (GrantOutcome, error)
+	// ResolveGuests sets the CustomerID of each guest candidate whose
+	// billing email belongs to a customer, reading all the emails at once.
+	ResolveGuests(ctx context.Context, shopID string, cands []GrantCandidate) error
 	// AddWaiting puts a guest candidate with no customer yet on the
 	// promotion's waiting list (once; a repeat is a no-op).
 	AddWaiting(ctx context.Context, shopID, promotionID, runID string, per string, c GrantCandidate) error

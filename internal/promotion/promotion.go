@@ -360,6 +360,11 @@ func (s *Service) scan(ctx context.Context, shop gc.Shop, p gc.Promotion, run gc
 	default:
 		return step, fmt.Errorf("scan: run %s is in phase %s", run.ID, run.Phase)
 	}
+	// The batch's guest orders find their customers here, all at once,
+	// so that a grant reads once.
+	if err := s.Store.ResolveGuests(ctx, shop.ID, step.Candidates); err != nil {
+		return step, err
+	}
 	return step, nil
 }
 
