@@ -80,7 +80,7 @@ func (s *Store) DueEmails(ctx context.Context, now time.Time, limit int) ([]gc.P
 	for _, sh := range shops {
 		pks = append(pks, gsiAllPendingMail(sh.ID)...)
 	}
-	items, err := s.queryMerged(ctx, pks, "", fmtTime(now)+"#~", limit)
+	items, _, err := s.queryMerged(ctx, pks, "", fmtTime(now)+"#~", limit)
 	if err != nil {
 		return nil, fmt.Errorf("due emails: %w", err)
 	}

@@ -402,7 +402,7 @@ func (s *Store) runOrders(ctx context.Context, shopID string, run gc.PromotionRu
 		}
 		after = start.s(attrGSI1SK)
 	}
-	items, err := s.queryMerged(ctx, gsiDaily(shopID, "ORDERS", run.From, run.Until), after, fmtTime(run.Until), limit)
+	items, more, err := s.queryMerged(ctx, gsiDaily(shopID, "ORDERS", run.From, run.Until), after, fmtTime(run.Until), limit)
 	if err != nil {
 		return nil, "", fmt.Errorf("run orders: %w", err)
 	}
@@ -415,7 +415,7 @@ func (s *Store) runOrders(ctx context.Context, shopID string, run gc.PromotionRu
 		orders = append(orders, o)
 	}
 	var next string
-	if len(items) == limit && limit > 0 {
+	if more && len(items) > 0 {
 		next = encodeCursor(item{attrGSI1SK: items[len(items)-1][attrGSI1SK]})
 	}
 	return orders, next, nil

@@ -62,52 +62,107 @@ func shardKeys(base string, n int) []string {
 	return out
 }
 
-// queryMerged reads, from each GSI1 partition of pks, the items whose sort
-// key lies in (after, until] — after "" means from the start, until "" no
-// bound — at most limit from each, and returns the first limit of all of
-// them in sort-key order (limit 0: all). Reading limit from every
-// partition is what makes the merge exact: the first limit of the union
-// are among the first limit of each.
-func (s *Store) queryMerged(ctx context.Context, pks []string, after, until string, limit int) ([]item, error) {
-	var all []item
-	for _, pk := range pks {
-		cond := "GSI1PK = :pk"
-		vals := item{":pk": avS(pk)}
-		switch {
-		case after != "" && until != "":
-			cond += " AND GSI1SK BETWEEN :after AND :until"
-			vals[":after"], vals[":until"] = avS(after), avS(until)
-		case after != "":
-			cond += " AND GSI1SK >= :after"
-			vals[":after"] = avS(after)
-		case until != "":
-			cond += " AND GSI1SK <= :until"
-			vals[":until"] = avS(until)
-		}
-		in := &dynamodb.QueryInput{TableName: aws.String(s.table), IndexName: aws.String(indexGSI1),
-			KeyConditionExpression: aws.String(cond), ExpressionAttributeValues: vals}
-		if limit > 0 {
-			in.Limit = aws.Int32(int32(limit + 1)) // +1: the bound is inclusive and "after" is excluded below
-		}
-		p := dynamodb.NewQueryPaginator(s.client, in)
-		got := 0
-		for p.HasMorePages() && (limit == 0 || got <= limit) {
-			out, err := p.NextPage(ctx)
+// queryMerged reads the items of GSI1 partitions pks whose sort key lies
+// in (after, until] — after "" means from the start, until "" no bound —
+// in sort-key order across the partitions: all of them if limit is 0, else
+// the first limit, and more says whether any are left after those.
+//
+// With a limit it merges in rounds: each round reads a small page from
+// every partition (about limit/len(pks) + 2 items), and keeps only the
+// items up to the smallest last key among the partitions that have more,
+// because a partition with more could still hold an item below any larger
+// key. The partition that sets that bound gives its whole page, so each
+// round makes progress, and the items read but not kept are about one page
+// a partition: the merge is exact and reads at most about twice what it
+// returns plus a page a partition.
+func (s *Store) queryMerged(ctx context.Context, pks []string, after, until string, limit int) (items []item, more bool, err error) {
+	if limit <= 0 {
+		for _, pk := range pks {
+			page, _, err := s.queryRange(ctx, pk, after, until, 0)
 			if err != nil {
-				return nil, fmt.Errorf("query %s: %w", pk, err)
+				return nil, false, err
 			}
-			for _, it := range out.Items {
-				if after != "" && item(it).s(attrGSI1SK) == after {
-					continue
+			items = append(items, page...)
+		}
+		sortBySK(items)
+		return items, false, nil
+	}
+	for len(items) < limit {
+		k := max(2, (limit-len(items))/max(len(pks), 1)+2)
+		var round []item
+		bound, anyMore := "", false
+		for _, pk := range pks {
+			page, hasMore, err := s.queryRange(ctx, pk, after, until, k)
+			if err != nil {
+				return nil, false, err
+			}
+			round = append(round, page...)
+			if hasMore && len(page) > 0 {
+				if last := page[len(page)-1].s(attrGSI1SK); !anyMore || last < bound {
+					bound = last
 				}
-				all = append(all, it)
-				got++
+				anyMore = true
 			}
 		}
+		sortBySK(round)
+		if anyMore {
+			n := sort.Search(len(round), func(i int) bool { return round[i].s(attrGSI1SK) > bound })
+			round = round[:n]
+		}
+		items = append(items, round...)
+		more = anyMore
+		if !anyMore || len(round) == 0 {
+			break
+		}
+		after = round[len(round)-1].s(attrGSI1SK)
 	}
-	sort.SliceStable(all, func(i, j int) bool { return all[i].s(attrGSI1SK) < all[j].s(attrGSI1SK) })
-	if limit > 0 && len(all) > limit {
-		all = all[:limit]
+	if len(items) > limit {
+		items, more = items[:limit], true
 	}
-	return all, nil
+	return items, more, nil
+}
+
+// queryRange reads one GSI1 partition's items with a sort key in (after,
+// until]: up to max of them (0: all), and whether there are more.
+func (s *Store) queryRange(ctx context.Context, pk, after, until string, max int) ([]item, bool, error) {
+	cond := "GSI1PK = :pk"
+	vals := item{":pk": avS(pk)}
+	switch {
+	case after != "" && until != "":
+		cond += " AND GSI1SK BETWEEN :after AND :until"
+		vals[":after"], vals[":until"] = avS(after), avS(until)
+	case after != "":
+		cond += " AND GSI1SK >= :after"
+		vals[":after"] = avS(after)
+	case until != "":
+		cond += " AND GSI1SK <= :until"
+		vals[":until"] = avS(until)
+	}
+	in := &dynamodb.QueryInput{TableName: aws.String(s.table), IndexName: aws.String(indexGSI1),
+		KeyConditionExpression: aws.String(cond), ExpressionAttributeValues: vals}
+	if max > 0 {
+		in.Limit = aws.Int32(int32(max + 1)) // +1: "after" itself may come back and is dropped
+	}
+	var out []item
+	p := dynamodb.NewQueryPaginator(s.client, in)
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, false, fmt.Errorf("query %s: %w", pk, err)
+		}
+		for _, it := range page.Items {
+			if after != "" && item(it).s(attrGSI1SK) == after {
+				continue
+			}
+			out = append(out, it)
+		}
+		if max > 0 && len(out) >= max {
+			return out[:max], len(out) > max || len(page.LastEvaluatedKey) > 0, nil
+		}
+	}
+	return out, false, nil
+}
+
+func sortBySK(items []item) {
+	sort.SliceStable(items, func(i, j int) bool { return items[i].s(attrGSI1SK) < items[j].s(attrGSI1SK) })
 }
