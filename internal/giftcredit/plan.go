@@ -196,7 +196,9 @@ type RedemptionPlan struct {
 // A missing, used, empty or disabled card is ErrCardUnavailable.
 func PlanRedemption(st Stamp, cust CustomerState, card *CardState) (RedemptionPlan, error) {
 	var p RedemptionPlan
-	if card == nil || card.Status != CardActive || card.Balance <= 0 {
+	// A card with value on hold is not redeemed until its holds close:
+	// a release must find the card able to take the value back.
+	if card == nil || card.Status != CardActive || card.Balance <= 0 || card.Held > 0 {
 		return p, ErrCardUnavailable
 	}
 	p.Tx = st.Tx(TxRedemption)
