@@ -300,7 +300,10 @@ func TestHoldRequests(t *testing.T) {
 		run   func() error
 		reads int
 	}{
-		{"hold", 0, func() (err error) { h, err = e.store.CreateHold(e.ctx, e.admin, "k1", creditHold(c.ID, 900)); return err }, 1},
+		{"hold", 0, func() (err error) {
+			h, err = e.store.CreateHold(e.ctx, e.admin, "k1", creditHold(c.ID, 900))
+			return err
+		}, 1},
 		{"capture", 1, func() error {
 			_, err := e.store.CaptureHold(e.ctx, e.admin, "k2", gc.HoldCapture{HoldID: h.ID, Amount: 100})
 			return err
