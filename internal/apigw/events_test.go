@@ -27,6 +27,7 @@ var functionOfDir = map[string]string{
 	"audit":              "AuditFunction",
 	"promotionrun":       "PromotionRunFunction",
 	"promotionworker":    "PromotionWorkerFunction",
+	"checkout":           "CheckoutFunction",
 }
 
 // TestGoldenEvents proves the events/ fixtures are what `make invoke` and
