@@ -22,6 +22,7 @@ DIR_AuditFunction := audit
 DIR_PromotionRunFunction := promotionrun
 DIR_PromotionWorkerFunction := promotionworker
 DIR_CheckoutFunction := checkout
+DIR_HoldReleaseFunction := holdrelease
 
 FUNCTIONS := $(patsubst DIR_%,%,$(filter DIR_%,$(.VARIABLES)))
 

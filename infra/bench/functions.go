@@ -74,6 +74,7 @@ var Logical = map[string]string{
 	"redemption": "RedemptionFunction", "credits": "CreditsFunction", "creditapplications": "CreditApplicationsFunction",
 	"promotions": "PromotionsFunction", "emailsender": "EmailSenderFunction", "audit": "AuditFunction",
 	"promotionrun": "PromotionRunFunction", "promotionworker": "PromotionWorkerFunction", "checkout": "CheckoutFunction",
+	"holdrelease": "HoldReleaseFunction",
 }
 
 // scheduleEvent is an EventBridge scheduled event, as the schedules send.

@@ -4,8 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
+	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	gc "github.com/giftcredit/giftcredit/internal/giftcredit"
@@ -459,4 +463,51 @@ func (s *Store) Refund(ctx context.Context, a gc.Actor, idemKey string, in gc.Ne
 			return p, nil
 		},
 	})
+}
+
+// holdReleaseJob names the scheduled job in the transactions it posts.
+const holdReleaseJob = "hold-release"
+
+// ExpiredHolds lists up to limit ids of a shop's holds that are still
+// held and expired at now, soonest expired first: the open holds' GSI2
+// shards up to now, merged. The index is eventually consistent, so a
+// hold just closed may still be listed; ReleaseHold then changes nothing.
+func (s *Store) ExpiredHolds(ctx context.Context, shopID string, now time.Time, limit int) ([]string, error) {
+	// "$" sorts right after "#": every "<expiresAt>#<id>" up to now.
+	upto := fmtTime(now) + "$"
+	var all []item
+	for _, pk := range gsiAllOpenHolds(shopID) {
+		in := &dynamodb.QueryInput{TableName: aws.String(s.table), IndexName: aws.String(indexGSI2),
+			KeyConditionExpression:    aws.String("GSI2PK = :pk AND GSI2SK < :upto"),
+			ExpressionAttributeValues: item{":pk": avS(pk), ":upto": avS(upto)},
+			ProjectionExpression:      aws.String("id, GSI2SK")}
+		if limit > 0 {
+			in.Limit = aws.Int32(int32(limit))
+		}
+		out, err := s.client.Query(ctx, in)
+		if err != nil {
+			return nil, fmt.Errorf("expired holds: query %s: %w", pk, err)
+		}
+		for _, it := range out.Items {
+			all = append(all, it)
+		}
+	}
+	sort.SliceStable(all, func(i, j int) bool { return all[i].s(attrGSI2SK) < all[j].s(attrGSI2SK) })
+	if limit > 0 && len(all) > limit {
+		all = all[:limit]
+	}
+	ids := make([]string, len(all))
+	for i, it := range all {
+		ids[i] = it.s("id")
+	}
+	return ids, nil
+}
+
+// ReleaseHold releases what an expired hold still holds back to its
+// funds (gc.PlanRelease decides), exactly once: the write is conditioned
+// on the hold's version, so of two overlapping runs (or a run and a
+// void) one writes and the other reads again and finds it closed. A hold
+// not held, or not yet expired, is unchanged.
+func (s *Store) ReleaseHold(ctx context.Context, shopID, holdID string) (gc.Hold, error) {
+	return s.changeHold(ctx, gc.System(shopID, holdReleaseJob), "", "release_hold", holdID, holdID, gc.PlanRelease)
 }
