@@ -419,7 +419,7 @@ func (s *Store) Refund(ctx context.Context, a gc.Actor, idemKey string, in gc.Ne
 	}
 	return mutate(ctx, s, mutation[gc.Refund]{
 		actor: a, op: "refund", idemKey: idemKey, input: in,
-		keys: []key{keyRefunded(a.ShopID, spend.ID), tk},
+		keys: []key{keyRefunded(a.ShopID, spend.ID), tk, keyReversed(a.ShopID, spend.ID)},
 		build: func(items []item) (plan[gc.Refund], error) {
 			var p plan[gc.Refund]
 			var refunded, version int64
@@ -440,7 +440,7 @@ func (s *Store) Refund(ctx context.Context, a gc.Actor, idemKey string, in gc.Ne
 			if err != nil {
 				return p, err
 			}
-			rp, err := gc.PlanRefund(st, in, &spend, refunded, version, gc.RefundTarget{Customer: f.Customer, Card: f.Card})
+			rp, err := gc.PlanRefund(st, in, &spend, refunded, version, items[2] != nil, gc.RefundTarget{Customer: f.Customer, Card: f.Card})
 			if err != nil {
 				return p, err
 			}
@@ -455,7 +455,9 @@ func (s *Store) Refund(ctx context.Context, a gc.Actor, idemKey string, in gc.Ne
 			if version > 0 {
 				totalAct = s.put(total, "version = :v", item{":v": avN(version)}, nil)
 			}
-			p.acts = []action{txAct, totalAct}
+			// A reversal of the same spend racing this refund: one of the
+			// two finds the other's item and reads again.
+			p.acts = []action{txAct, totalAct, s.check(keyReversed(a.ShopID, spend.ID), "attribute_not_exists(PK)", nil, nil)}
 			if fa, ok := s.fundsUpdate(a.ShopID, rp.Funds); ok {
 				p.acts = append(p.acts, fa)
 			}

@@ -382,6 +382,18 @@ func TestRefunds(t *testing.T) {
 	if b := MustBalance(t, e, cust.ID); b != 1500 {
 		t.Errorf("credit after refunding the application = %d, want 1500", b)
 	}
+	// A spend is either reversed or refunded, never both.
+	_, err = e.store.Reverse(e.ctx, e.admin, "", gc.Reversal{CustomerID: cust.ID, TransactionID: app.TransactionID, Reason: "twice?"})
+	wantCode(t, err, gc.ECONFLICT)
+	app2, err := e.store.ApplyCredit(e.ctx, e.admin, "", gc.CreditApplication{CustomerID: cust.ID, OrderRef: "web-10", AmountDue: 100, Currency: "USD"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.store.Reverse(e.ctx, e.admin, "", gc.Reversal{CustomerID: cust.ID, TransactionID: app2.TransactionID, Reason: "cancelled"}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.store.Refund(e.ctx, e.admin, "", gc.NewRefund{TransactionID: app2.TransactionID, Amount: 1, Currency: "USD"})
+	wantCode(t, err, gc.ECONFLICT)
 	credit := MustCredit(t, e, cust.ID, 10)
 	_, err = e.store.Refund(e.ctx, e.admin, "", gc.NewRefund{TransactionID: credit.ID, Amount: 1, Currency: "USD"})
 	wantCode(t, err, gc.ECONFLICT)

@@ -48,11 +48,13 @@ type Checkout interface {
 	Refund(ctx context.Context, a Actor, idemKey string, in NewRefund) (Refund, error)
 }
 
-// Hold limits: expiresIn in seconds.
+// Hold limits: expiresIn in seconds. MaxCaptures bounds the captures of
+// one hold, which are kept on its item (well under DynamoDB's 400 KB).
 const (
 	DefaultHoldExpiresIn = 7 * 24 * 3600
 	MinHoldExpiresIn     = 60
 	MaxHoldExpiresIn     = 30 * 24 * 3600
+	MaxCaptures          = 100
 )
 
 // HoldStatus is the life-cycle state of a hold. Only a held hold changes.
@@ -421,6 +423,9 @@ func PlanCapture(st Stamp, h *HoldState, in HoldCapture, funds Funds) (HoldPlan,
 	if in.Amount > h.Remaining() {
 		return HoldPlan{}, Errorf(EINSUFFICIENTFUNDS, "the hold holds %s", minorString(h.Remaining(), h.Currency))
 	}
+	if len(h.Captures) >= MaxCaptures {
+		return HoldPlan{}, Errorf(ECONFLICT, "a hold takes at most %d captures; void it and hold again", MaxCaptures)
+	}
 	if err := w.capture(st, in.Amount, in.Final); err != nil {
 		return HoldPlan{}, err
 	}
@@ -594,8 +599,10 @@ type RefundPlan struct {
 
 // PlanRefund gives back in.Amount of spend (nil: not found), which has
 // been refunded `refunded` so far (at version refundedVersion, 0 for
-// none), to target: the account RefundTargetOf named, as read.
-func PlanRefund(st Stamp, in NewRefund, spend *Transaction, refunded, refundedVersion int64, target RefundTarget) (RefundPlan, error) {
+// none), to target: the account RefundTargetOf named, as read. A spend
+// that was reversed (a credit application can be) gave everything back
+// already and is ErrAlreadyReversed.
+func PlanRefund(st Stamp, in NewRefund, spend *Transaction, refunded, refundedVersion int64, reversed bool, target RefundTarget) (RefundPlan, error) {
 	var p RefundPlan
 	if spend == nil {
 		return p, ErrTxNotFound
@@ -603,6 +610,9 @@ func PlanRefund(st Stamp, in NewRefund, spend *Transaction, refunded, refundedVe
 	sp, ok := SpendOf(*spend)
 	if !ok {
 		return p, ErrNotASpend
+	}
+	if reversed {
+		return p, ErrAlreadyReversed
 	}
 	if sp.Currency != in.Currency {
 		return p, Invalid("currency", "the transaction spent %s", sp.Currency)

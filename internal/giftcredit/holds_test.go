@@ -166,6 +166,11 @@ func TestPlanCapture(t *testing.T) {
 		{name: "captured", hold: with(func(h *gc.HoldState) { h.Status = gc.HoldCaptured }), in: gc.HoldCapture{Amount: 1}, code: gc.ECONFLICT},
 		{name: "expired, before the release job ran", hold: with(func(h *gc.HoldState) { h.ExpiresAt = at }), in: gc.HoldCapture{Amount: 1}, code: gc.ECONFLICT},
 		{name: "not found", in: gc.HoldCapture{Amount: 1}, code: gc.ENOTFOUND},
+		{name: "past the most captures a hold takes", hold: with(func(h *gc.HoldState) {
+			for len(h.Captures) < gc.MaxCaptures {
+				h.Captures = append(h.Captures, gc.Capture{Amount: 0})
+			}
+		}), in: gc.HoldCapture{Amount: 1}, code: gc.ECONFLICT},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -258,6 +263,7 @@ func TestPlanRefund(t *testing.T) {
 		in       gc.NewRefund
 		spend    *gc.Transaction
 		refunded int64
+		reversed bool
 		target   gc.RefundTarget
 		code     string
 		postings []string
@@ -277,6 +283,7 @@ func TestPlanRefund(t *testing.T) {
 		{name: "a credit application to credit, by default its customer", in: gc.NewRefund{Amount: 5, To: "credit"}, spend: application, target: cust(),
 			postings: []string{"sales USD -5", "customer:cus_1 USD 5"}, account: "customer:cus_1"},
 		{name: "not a spend", in: gc.NewRefund{Amount: 1}, spend: credit, target: cust(), code: gc.ECONFLICT},
+		{name: "a reversed credit application", in: gc.NewRefund{Amount: 1}, spend: application, reversed: true, target: cust(), code: gc.ECONFLICT},
 		{name: "another currency", in: gc.NewRefund{Amount: 1, Currency: "EUR"}, spend: application, target: cust(), code: gc.EINVALID},
 		{name: "no such transaction", in: gc.NewRefund{Amount: 1}, code: gc.ENOTFOUND},
 	}
@@ -299,7 +306,7 @@ func TestPlanRefund(t *testing.T) {
 					t.Errorf("target = %s, want %s", acc, c.account)
 				}
 			}
-			p, err := gc.PlanRefund(stamp(clerk), in, c.spend, c.refunded, 4, c.target)
+			p, err := gc.PlanRefund(stamp(clerk), in, c.spend, c.refunded, 4, c.reversed, c.target)
 			if !wantCode(t, err, c.code) {
 				return
 			}
@@ -371,5 +378,10 @@ func TestAuditorHolds(t *testing.T) {
 	}
 	if got := run(captured, 2000, refund("txn_r1", 600), refund("txn_r2", 401)); !slices.Equal(got, []string{"over_refund"}) {
 		t.Errorf("refunds past the spend: breaches %v", got)
+	}
+	reversal := gc.Transaction{ID: "txn_rev", Kind: gc.TxReversal, Reverses: "txn_c", Postings: []gc.Posting{
+		{Account: "sales", Currency: "USD", Amount: -1}, {Account: "funding:x", Currency: "USD", Amount: 1}}}
+	if got := run(captured, 2000, refund("txn_r1", 600), reversal); !slices.Equal(got, []string{"over_refund"}) {
+		t.Errorf("a spend refunded and reversed: breaches %v", got)
 	}
 }

@@ -178,6 +178,7 @@ type Auditor struct {
 	heldStored map[[2]string]int64
 	spends     map[string]Spend
 	refunds    map[string]*big.Int
+	reversed   map[string]bool
 }
 
 // holdFlow is what a hold's transactions moved: onto the hold, to sales
@@ -193,7 +194,7 @@ func NewAuditor(shopID string, now time.Time) *Auditor {
 		stored:   map[[2]string]StoredBalance{},
 		orderTxs: map[string]Transaction{},
 		holdTxs:  map[string]*holdFlow{}, heldStored: map[[2]string]int64{},
-		spends: map[string]Spend{}, refunds: map[string]*big.Int{},
+		spends: map[string]Spend{}, refunds: map[string]*big.Int{}, reversed: map[string]bool{},
 	}
 }
 
@@ -215,6 +216,9 @@ func (a *Auditor) AddTransaction(t Transaction) {
 	}
 	if t.HoldID != "" {
 		a.addHoldTx(t)
+	}
+	if t.Kind == TxReversal {
+		a.reversed[t.Reverses] = true
 	}
 	if t.Kind == TxRefund {
 		r := a.refunds[t.RefundOf]
@@ -503,7 +507,9 @@ func (a *Auditor) checkHolds() {
 	}
 }
 
-// checkRefunds proves that the refunds of every spend stay within it.
+// checkRefunds proves that the refunds of every spend stay within it,
+// and that no spend was both reversed (which gives all of it back) and
+// refunded.
 func (a *Auditor) checkRefunds() {
 	ids := make([]string, 0, len(a.refunds))
 	for id := range a.refunds {
@@ -518,6 +524,8 @@ func (a *Auditor) checkRefunds() {
 		}
 		if r := a.refunds[id]; r.Cmp(big.NewInt(sp.Amount)) > 0 || r.Sign() < 0 {
 			a.breach("over_refund", id, "refunded %s of %d spent", r, sp.Amount)
+		} else if a.reversed[id] {
+			a.breach("over_refund", id, "refunded %s and also reversed", r)
 		}
 	}
 }
