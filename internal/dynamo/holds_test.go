@@ -287,7 +287,8 @@ func TestHoldsOfAnotherShop(t *testing.T) {
 }
 
 // Every hold mutation is one write; a new hold one read, a change of a
-// hold two (the hold, to learn its funds, then the mutation's read).
+// hold or a refund two (the hold or the spend, to learn the account it
+// touches, then the mutation's read).
 func TestHoldRequests(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
@@ -308,7 +309,11 @@ func TestHoldRequests(t *testing.T) {
 			_, err := e.store.CaptureHold(e.ctx, e.admin, "k2", gc.HoldCapture{HoldID: h.ID, Amount: 100})
 			return err
 		}, 1},
-		{"void", 1, func() error { _, err := e.store.VoidHold(e.ctx, e.admin, "k3", h.ID); return err }, 1},
+		{"void", 1, func() (err error) { h, err = e.store.VoidHold(e.ctx, e.admin, "k3", h.ID); return err }, 1},
+		{"refund", 1, func() error {
+			_, err := e.store.Refund(e.ctx, e.admin, "k4", gc.NewRefund{TransactionID: h.Captures[0].TransactionID, Amount: 50, Currency: "USD"})
+			return err
+		}, 1},
 	} {
 		e.counter.Reset()
 		if err := op.run(); err != nil {
