@@ -909,6 +909,8 @@ func routeCases() []routeCase {
 				return []adjust{withPatch(map[string]any{"transactionId": e.mustCredit(t, e.admin, e.mustCustomer(t, "c").ID, 5000).ID})}
 			}},
 		{name: "an unknown transaction", event: "checkout-refund.json", caller: shopKey, status: 404, code: gc.ENOTFOUND, setup: none},
+		{name: "a customer for a refund to source", event: "checkout-refund.json", caller: shopKey, status: 400, field: "customerId",
+			setup: adj(withPatch(map[string]any{"customerId": noCustomer}))},
 		{name: "an unknown destination", event: "checkout-refund.json", caller: shopKey, status: 400, field: "to",
 			setup: adj(withPatch(map[string]any{"to": "cash"}))},
 		{name: "another shop's spend", event: "checkout-refund.json", caller: otherKey, status: 404, code: gc.ENOTFOUND,

@@ -48,6 +48,9 @@ type Checkout interface {
 	Refund(ctx context.Context, a Actor, idemKey string, in NewRefund) (Refund, error)
 }
 
+// MaxClientRefLen bounds the clientRef a shop passes with a code.
+const MaxClientRefLen = 128
+
 // Hold limits: expiresIn in seconds. MaxCaptures bounds the captures of
 // one hold, which are kept on its item (well under DynamoDB's 400 KB).
 const (
@@ -156,6 +159,9 @@ func (in NewHold) Validate() error {
 	if in.ExpiresIn != nil && (*in.ExpiresIn < MinHoldExpiresIn || *in.ExpiresIn > MaxHoldExpiresIn) {
 		return Invalid("expiresIn", "expiresIn must be between %d and %d seconds", MinHoldExpiresIn, MaxHoldExpiresIn)
 	}
+	if err := ValidateText("clientRef", in.ClientRef, false, MaxClientRefLen); err != nil {
+		return err
+	}
 	return ValidateCurrency(in.Currency)
 }
 
@@ -205,6 +211,9 @@ func (in *NewRefund) Validate() error {
 	}
 	if in.To != RefundToSource && in.To != RefundToCredit {
 		return Invalid("to", "to must be source or credit")
+	}
+	if in.To == RefundToSource && in.CustomerID != "" {
+		return Invalid("customerId", "customerId names the customer of a refund to credit; a refund to source goes where the spend came from")
 	}
 	return ValidateCurrency(in.Currency)
 }

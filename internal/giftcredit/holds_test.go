@@ -115,6 +115,7 @@ func TestNewHoldValidate(t *testing.T) {
 		{"expiresIn too long", func(h *gc.NewHold) { h.ExpiresIn = secs(2592001) }, "expiresIn"},
 		{"expiresIn at the bounds", func(h *gc.NewHold) { h.ExpiresIn = secs(60) }, ""},
 		{"unknown currency", func(h *gc.NewHold) { h.Currency = "XXQ" }, "currency"},
+		{"clientRef with control characters", func(h *gc.NewHold) { h.ClientRef = "a\nb" }, "clientRef"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
