@@ -21,6 +21,8 @@ DIR_EmailSenderFunction := emailsender
 DIR_AuditFunction := audit
 DIR_PromotionRunFunction := promotionrun
 DIR_PromotionWorkerFunction := promotionworker
+DIR_CheckoutFunction := checkout
+DIR_HoldReleaseFunction := holdrelease
 
 FUNCTIONS := $(patsubst DIR_%,%,$(filter DIR_%,$(.VARIABLES)))
 

@@ -73,7 +73,8 @@ var Logical = map[string]string{
 	"authorizer": "AuthorizerFunction", "customers": "CustomersFunction", "orders": "OrdersFunction",
 	"redemption": "RedemptionFunction", "credits": "CreditsFunction", "creditapplications": "CreditApplicationsFunction",
 	"promotions": "PromotionsFunction", "emailsender": "EmailSenderFunction", "audit": "AuditFunction",
-	"promotionrun": "PromotionRunFunction", "promotionworker": "PromotionWorkerFunction",
+	"promotionrun": "PromotionRunFunction", "promotionworker": "PromotionWorkerFunction", "checkout": "CheckoutFunction",
+	"holdrelease": "HoldReleaseFunction",
 }
 
 // scheduleEvent is an EventBridge scheduled event, as the schedules send.

@@ -12,7 +12,7 @@ import (
 // mailers, and those that write mail to the outbox for the email sender to
 // send (a guessing alert, promotion notices and summaries). EmailSender
 // sends what others composed.
-var composers = []string{"OrdersFunction", "AuditFunction", "RedemptionFunction", "PromotionRunFunction", "PromotionWorkerFunction"}
+var composers = []string{"OrdersFunction", "AuditFunction", "RedemptionFunction", "PromotionRunFunction", "PromotionWorkerFunction", "CheckoutFunction"}
 
 // queueUsers are the functions that call SQS.
 var queueUsers = []string{"PromotionRunFunction", "PromotionWorkerFunction"}

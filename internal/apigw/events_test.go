@@ -27,6 +27,8 @@ var functionOfDir = map[string]string{
 	"audit":              "AuditFunction",
 	"promotionrun":       "PromotionRunFunction",
 	"promotionworker":    "PromotionWorkerFunction",
+	"checkout":           "CheckoutFunction",
+	"holdrelease":        "HoldReleaseFunction",
 }
 
 // TestGoldenEvents proves the events/ fixtures are what `make invoke` and
@@ -68,7 +70,7 @@ func TestGoldenEvents(t *testing.T) {
 			if len(ev.Records) == 0 || ev.Records[0].EventSource != "aws:sqs" {
 				t.Errorf("%s: want an SQS batch event", name)
 			}
-		case "EmailSenderFunction", "AuditFunction", "PromotionRunFunction":
+		case "EmailSenderFunction", "AuditFunction", "PromotionRunFunction", "HoldReleaseFunction":
 			var ev events.EventBridgeEvent
 			roundTrip(t, name, b, &ev)
 			if ev.DetailType != "Scheduled Event" || ev.Source != "aws.events" || len(ev.Resources) != 1 ||

@@ -28,8 +28,10 @@ type Config struct {
 	Outbox gc.Outbox
 	// Promotions serves the promotion routes.
 	Promotions gc.Promotions
-	Logger     *slog.Logger
-	Now        func() time.Time
+	// Checkout serves the hold and refund routes.
+	Checkout gc.Checkout
+	Logger   *slog.Logger
+	Now      func() time.Time
 }
 
 // ResponseReserve is the part of an invocation kept for answering: the

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/giftcredit/giftcredit/internal/giftcode"
 	gc "github.com/giftcredit/giftcredit/internal/giftcredit"
@@ -705,6 +706,217 @@ func routeCases() []routeCase {
 			}},
 		{name: "not by a shop key", event: "promotions-resume.json", caller: shopKey, status: 403, code: gc.EFORBIDDEN, setup: onPromotion(true)},
 		{name: "another shop's promotion", event: "promotions-resume.json", caller: otherKey, status: 404, code: gc.ENOTFOUND, setup: onPromotion(true)},
+
+		// ------------------------------------------------------ POST /v1/holds
+		{name: "credit held by a shop key", event: "checkout-hold.json", caller: shopKey, status: 201,
+			setup: func(t testing.TB, e *env) []adjust {
+				c := e.mustCustomer(t, "checkout")
+				e.mustCredit(t, e.admin, c.ID, 5000)
+				e.note["holder"] = c.ID
+				return []adjust{withPatch(map[string]any{"customerId": c.ID})}
+			},
+			check: func(t testing.TB, e *env, r response) {
+				h := decodeAs[gc.Hold](t, r)
+				if h.Amount != 4200 || h.Status != gc.HoldHeld || h.Source.Type != gc.SourceCredit || h.Source.CustomerID != e.note["holder"] {
+					t.Errorf("hold = %s", r.Body)
+				}
+				c, _ := e.store.Customer(e.ctx, e.shop.ID, e.note["holder"])
+				if want := []gc.Balance{{Currency: "USD", Amount: 800, Held: 4200}}; !slices.Equal(c.Balances, want) {
+					t.Errorf("balances = %+v, want %+v", c.Balances, want)
+				}
+			}},
+		{name: "held by an admin key, up to the credit", event: "checkout-hold.json", caller: adminKey, status: 201,
+			setup: func(t testing.TB, e *env) []adjust {
+				c := e.mustCustomer(t, "checkout")
+				e.mustCredit(t, e.admin, c.ID, 1000)
+				return []adjust{withPatch(map[string]any{"customerId": c.ID, "expiresIn": 3600})}
+			},
+			check: func(t testing.TB, e *env, r response) {
+				if h := decodeAs[gc.Hold](t, r); h.Amount != 1000 || !h.ExpiresAt.Equal(h.CreatedAt.Add(time.Hour)) {
+					t.Errorf("hold = %s", r.Body)
+				}
+			}},
+		{name: "a guest pays with a gift card code in one step", event: "checkout-hold.json", caller: shopKey, status: 201,
+			setup: func(t testing.TB, e *env) []adjust {
+				card := e.mustCard(t, 3000)
+				e.note["code"] = card.Code
+				return []adjust{withBody(map[string]any{"currency": "USD", "amount": 4200, "orderRef": "guest-7",
+					"giftCardCode": strings.ToLower(card.Code), "capture": true, "clientRef": "session-7"})}
+			},
+			check: func(t testing.TB, e *env, r response) {
+				h := decodeAs[gc.Hold](t, r)
+				if h.Amount != 3000 || h.Captured != 3000 || h.Status != gc.HoldCaptured || h.Source.Type != gc.SourceGiftCard || len(h.Captures) != 1 {
+					t.Errorf("hold = %s", r.Body)
+				}
+				if c, _ := e.store.CheckCard(e.ctx, e.shop.ID, e.note["code"], ""); c.Balance != 0 || c.Held != 0 {
+					t.Errorf("card = %+v", c)
+				}
+			}},
+		{name: "nothing to hold", event: "checkout-hold.json", caller: shopKey, status: 409, code: gc.EINSUFFICIENTFUNDS,
+			setup: func(t testing.TB, e *env) []adjust {
+				return []adjust{withPatch(map[string]any{"customerId": e.mustCustomer(t, "empty").ID})}
+			}},
+		{name: "a used code is the one 409", event: "checkout-hold.json", caller: shopKey, status: 409, code: gc.ECONFLICT,
+			setup: func(t testing.TB, e *env) []adjust {
+				return []adjust{withBody(map[string]any{"currency": "USD", "amount": 100, "orderRef": "g", "giftCardCode": usedCode(t, e)})}
+			}},
+		{name: "a malformed code", event: "checkout-hold.json", caller: shopKey, status: 400, field: "giftCardCode",
+			setup: func(t testing.TB, e *env) []adjust {
+				return []adjust{withBody(map[string]any{"currency": "USD", "amount": 100, "orderRef": "g", "giftCardCode": typo(t, freshCode(t, e))})}
+			}},
+		{name: "another shop's customer", event: "checkout-hold.json", caller: otherKey, status: 404, code: gc.ENOTFOUND,
+			setup: func(t testing.TB, e *env) []adjust {
+				c := e.mustCustomer(t, "mine")
+				e.mustCredit(t, e.admin, c.ID, 5000)
+				return []adjust{withPatch(map[string]any{"customerId": c.ID})}
+			}},
+		{name: "neither customer nor code", event: "checkout-hold.json", caller: shopKey, status: 400, field: "customerId",
+			setup: adj(withPatch(map[string]any{"customerId": nil}))},
+		{name: "both customer and code", event: "checkout-hold.json", caller: shopKey, status: 400, field: "giftCardCode",
+			setup: adj(withPatch(map[string]any{"giftCardCode": "ABCD-EFGH-JKMN-PQRS-T"}))},
+		{name: "expiresIn too short", event: "checkout-hold.json", caller: shopKey, status: 400, field: "expiresIn",
+			setup: adj(withPatch(map[string]any{"expiresIn": 59}))},
+		{name: "zero amount", event: "checkout-hold.json", caller: shopKey, status: 400, field: "amount",
+			setup: adj(withPatch(map[string]any{"amount": 0}))},
+		{name: "unknown currency", event: "checkout-hold.json", caller: shopKey, status: 400, field: "currency",
+			setup: adj(withPatch(map[string]any{"currency": "usd"}))},
+
+		// ------------------------------------------------ GET /v1/holds/{id}
+		{name: "read by a shop key", event: "checkout-get.json", caller: shopKey, status: 200,
+			setup: func(t testing.TB, e *env) []adjust { return []adjust{withPath("id", e.mustHold(t, 900).ID)} },
+			check: func(t testing.TB, e *env, r response) {
+				if h := decodeAs[gc.Hold](t, r); h.Amount != 900 || h.Status != gc.HoldHeld {
+					t.Errorf("hold = %s", r.Body)
+				}
+			}},
+		{name: "read by an admin key", event: "checkout-get.json", caller: adminKey, status: 200,
+			setup: func(t testing.TB, e *env) []adjust { return []adjust{withPath("id", e.mustHold(t, 900).ID)} }},
+		{name: "unknown hold", event: "checkout-get.json", caller: shopKey, status: 404, code: gc.ENOTFOUND, setup: none},
+		{name: "malformed id", event: "checkout-get.json", caller: shopKey, status: 404, code: gc.ENOTFOUND, setup: adj(withPath("id", "hld_x"))},
+		{name: "another shop's hold", event: "checkout-get.json", caller: otherKey, status: 404, code: gc.ENOTFOUND,
+			setup: func(t testing.TB, e *env) []adjust { return []adjust{withPath("id", e.mustHold(t, 900).ID)} }},
+
+		// ------------------------------------- POST /v1/holds/{id}/captures
+		{name: "part captured by a shop key", event: "checkout-capture.json", caller: shopKey, status: 201,
+			setup: func(t testing.TB, e *env) []adjust {
+				return []adjust{withPath("id", e.mustHold(t, 5000).ID), withBody(map[string]any{"amount": 1200})}
+			},
+			check: func(t testing.TB, e *env, r response) {
+				if h := decodeAs[gc.Hold](t, r); h.Captured != 1200 || h.Status != gc.HoldHeld || len(h.Captures) != 1 {
+					t.Errorf("hold = %s", r.Body)
+				}
+			}},
+		{name: "final capture by an admin key releases the rest", event: "checkout-capture.json", caller: adminKey, status: 201,
+			setup: func(t testing.TB, e *env) []adjust {
+				h := e.mustHold(t, 5000)
+				e.note["holder"] = h.Source.CustomerID
+				return []adjust{withPath("id", h.ID)}
+			},
+			check: func(t testing.TB, e *env, r response) {
+				if h := decodeAs[gc.Hold](t, r); h.Captured != 4200 || h.Status != gc.HoldCaptured {
+					t.Errorf("hold = %s", r.Body)
+				}
+				if b := e.balance(t, e.note["holder"]); b != 800 {
+					t.Errorf("balance after = %d, want 800", b)
+				}
+			}},
+		{name: "more than is held", event: "checkout-capture.json", caller: shopKey, status: 409, code: gc.EINSUFFICIENTFUNDS,
+			setup: func(t testing.TB, e *env) []adjust { return []adjust{withPath("id", e.mustHold(t, 4000).ID)} }},
+		{name: "a voided hold", event: "checkout-capture.json", caller: shopKey, status: 409, code: gc.ECONFLICT,
+			setup: func(t testing.TB, e *env) []adjust {
+				h := e.mustHold(t, 5000)
+				if _, err := e.store.VoidHold(e.ctx, e.admin, "", h.ID); err != nil {
+					t.Fatal(err)
+				}
+				return []adjust{withPath("id", h.ID)}
+			}},
+		{name: "zero amount", event: "checkout-capture.json", caller: shopKey, status: 400, field: "amount",
+			setup: func(t testing.TB, e *env) []adjust {
+				return []adjust{withPath("id", e.mustHold(t, 5000).ID), withBody(map[string]any{"amount": 0})}
+			}},
+		{name: "another shop's hold", event: "checkout-capture.json", caller: otherKey, status: 404, code: gc.ENOTFOUND,
+			setup: func(t testing.TB, e *env) []adjust { return []adjust{withPath("id", e.mustHold(t, 5000).ID)} }},
+
+		// ----------------------------------------- POST /v1/holds/{id}/void
+		{name: "voided by a shop key", event: "checkout-void.json", caller: shopKey, status: 200,
+			setup: func(t testing.TB, e *env) []adjust {
+				h := e.mustHold(t, 900)
+				e.note["holder"], e.note["hold"] = h.Source.CustomerID, h.ID
+				return []adjust{withPath("id", h.ID)}
+			},
+			check: func(t testing.TB, e *env, r response) {
+				if h := decodeAs[gc.Hold](t, r); h.Status != gc.HoldVoided {
+					t.Errorf("hold = %s", r.Body)
+				}
+				if b := e.balance(t, e.note["holder"]); b != 900 {
+					t.Errorf("balance after = %d, want 900", b)
+				}
+			}},
+		{name: "voiding again by an admin key changes nothing", event: "checkout-void.json", caller: adminKey, status: 200,
+			setup: func(t testing.TB, e *env) []adjust { return []adjust{withPath("id", e.note["hold"])} },
+			check: func(t testing.TB, e *env, r response) {
+				if h := decodeAs[gc.Hold](t, r); h.Status != gc.HoldVoided || e.balance(t, e.note["holder"]) != 900 {
+					t.Errorf("hold = %s", r.Body)
+				}
+			}},
+		{name: "a captured hold", event: "checkout-void.json", caller: shopKey, status: 409, code: gc.ECONFLICT,
+			setup: func(t testing.TB, e *env) []adjust {
+				h := e.mustHold(t, 900)
+				if _, err := e.store.CaptureHold(e.ctx, e.admin, "", gc.HoldCapture{HoldID: h.ID, Amount: 900}); err != nil {
+					t.Fatal(err)
+				}
+				return []adjust{withPath("id", h.ID)}
+			}},
+		{name: "another shop's hold", event: "checkout-void.json", caller: otherKey, status: 404, code: gc.ENOTFOUND,
+			setup: func(t testing.TB, e *env) []adjust { return []adjust{withPath("id", e.mustHold(t, 900).ID)} }},
+
+		// ---------------------------------------------------- POST /v1/refunds
+		{name: "a card payment refunded to the card by a shop key", event: "checkout-refund.json", caller: shopKey, status: 201,
+			setup: func(t testing.TB, e *env) []adjust {
+				return []adjust{withPatch(map[string]any{"transactionId": e.mustCardCapture(t, 2000)})}
+			},
+			check: func(t testing.TB, e *env, r response) {
+				if rf := decodeAs[gc.Refund](t, r); rf.Amount != 1000 || rf.To != "source" {
+					t.Errorf("refund = %s", r.Body)
+				}
+			}},
+		{name: "a credit application refunded by an admin key", event: "checkout-refund.json", caller: adminKey, status: 201,
+			setup: func(t testing.TB, e *env) []adjust {
+				c := e.mustCustomer(t, "refundee")
+				e.mustCredit(t, e.admin, c.ID, 3000)
+				a, err := e.store.ApplyCredit(e.ctx, e.admin, "", gc.CreditApplication{CustomerID: c.ID, OrderRef: "web-r", AmountDue: 2500, Currency: "USD"})
+				if err != nil {
+					t.Fatal(err)
+				}
+				e.note["refundee"] = c.ID
+				return []adjust{withPatch(map[string]any{"transactionId": a.TransactionID, "to": "credit"})}
+			},
+			check: func(t testing.TB, e *env, r response) {
+				if b := e.balance(t, e.note["refundee"]); b != 1500 {
+					t.Errorf("balance after = %d, want 1500", b)
+				}
+			}},
+		{name: "a card spend to credit needs a customer", event: "checkout-refund.json", caller: shopKey, status: 400, field: "customerId",
+			setup: func(t testing.TB, e *env) []adjust {
+				return []adjust{withPatch(map[string]any{"transactionId": e.mustCardCapture(t, 2000), "to": "credit"})}
+			}},
+		{name: "more than was spent", event: "checkout-refund.json", caller: shopKey, status: 409, code: gc.ECONFLICT,
+			setup: func(t testing.TB, e *env) []adjust {
+				return []adjust{withPatch(map[string]any{"transactionId": e.mustCardCapture(t, 900)})}
+			}},
+		{name: "not a spend", event: "checkout-refund.json", caller: shopKey, status: 409, code: gc.ECONFLICT,
+			setup: func(t testing.TB, e *env) []adjust {
+				return []adjust{withPatch(map[string]any{"transactionId": e.mustCredit(t, e.admin, e.mustCustomer(t, "c").ID, 5000).ID})}
+			}},
+		{name: "an unknown transaction", event: "checkout-refund.json", caller: shopKey, status: 404, code: gc.ENOTFOUND, setup: none},
+		{name: "a customer for a refund to source", event: "checkout-refund.json", caller: shopKey, status: 400, field: "customerId",
+			setup: adj(withPatch(map[string]any{"customerId": noCustomer}))},
+		{name: "an unknown destination", event: "checkout-refund.json", caller: shopKey, status: 400, field: "to",
+			setup: adj(withPatch(map[string]any{"to": "cash"}))},
+		{name: "another shop's spend", event: "checkout-refund.json", caller: otherKey, status: 404, code: gc.ENOTFOUND,
+			setup: func(t testing.TB, e *env) []adjust {
+				return []adjust{withPatch(map[string]any{"transactionId": e.mustCardCapture(t, 2000)})}
+			}},
 	}
 }
 
@@ -743,6 +955,7 @@ func TestRoutes(t *testing.T) {
 			}
 			e.mustAudit(t)
 		})
+
 	}
 }
 
@@ -971,6 +1184,9 @@ func TestInvalidBodies(t *testing.T) {
 		{"credits-reverse.json", "amount", "reason", 7, "reason"},
 		{"creditapplications-apply.json", "customerId", "amountDue", 42.5, "orderRef"},
 		{"promotions-create.json", "code", "perCustomerLimit", "one", "minGiftCardAmount"},
+		{"checkout-hold.json", "pin", "amount", "42", "orderRef"},
+		{"checkout-capture.json", "note", "final", "yes", "amount"},
+		{"checkout-refund.json", "reason", "amount", "10.00", "transactionId"},
 	}
 	at := []adjust{withPath("id", cus.ID), withPath("txId", noTx)}
 	for _, b := range bodies {

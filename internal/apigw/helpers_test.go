@@ -239,7 +239,7 @@ func newEnv(tb testing.TB, opts ...envOption) *env {
 			continue
 		}
 		h, err := New(Config{Function: rt.Function, Ledger: store, Mailer: cfg.mailer, Outbox: store,
-			Promotions: store, Logger: logger, Now: clk.Now})
+			Promotions: store, Checkout: store, Logger: logger, Now: clk.Now})
 		if err != nil {
 			tb.Fatalf("New(%s): %v", rt.Function, err)
 		}
@@ -652,6 +652,30 @@ func (e *env) mustCredit(tb testing.TB, a gc.Actor, customerID string, amount in
 		tb.Fatalf("credit: %v", err)
 	}
 	return t
+}
+
+// mustHold holds up to amount of a new customer's credit of amount.
+func (e *env) mustHold(tb testing.TB, amount int64) gc.Hold {
+	tb.Helper()
+	c := e.mustCustomer(tb, "holder")
+	e.mustCredit(tb, e.admin, c.ID, amount)
+	h, err := e.store.CreateHold(e.ctx, e.admin, "", gc.NewHold{Currency: "USD", Amount: amount, OrderRef: "web-" + c.ID, CustomerID: c.ID})
+	if err != nil {
+		tb.Fatalf("create hold: %v", err)
+	}
+	return h
+}
+
+// mustCardCapture pays amount of a new card of 5000 in one step and
+// returns the capture's transaction.
+func (e *env) mustCardCapture(tb testing.TB, amount int64) string {
+	tb.Helper()
+	card := e.mustCard(tb, 5000)
+	h, err := e.store.CreateHold(e.ctx, e.admin, "", gc.NewHold{Currency: "USD", Amount: amount, OrderRef: "guest", GiftCardCode: card.Code, Capture: true})
+	if err != nil {
+		tb.Fatalf("pay with a card: %v", err)
+	}
+	return h.Captures[0].TransactionID
 }
 
 func (e *env) mustPromotion(tb testing.TB, a gc.Actor) gc.Promotion {

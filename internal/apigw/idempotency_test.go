@@ -90,6 +90,37 @@ func idemCases() []idemCase {
 			other: func(t testing.TB, e *env) []adjust {
 				return []adjust{withPath("id", e.note["idem-promotion"])}
 			}},
+		{event: "checkout-hold.json", caller: shopKey,
+			setup: func(t testing.TB, e *env) []adjust {
+				c := e.mustCustomer(t, "idem")
+				e.mustCredit(t, e.admin, c.ID, 9000)
+				e.note["idem-customer"] = c.ID
+				return []adjust{withPatch(map[string]any{"customerId": c.ID})}
+			},
+			other: func(t testing.TB, e *env) []adjust {
+				return []adjust{withPatch(map[string]any{"customerId": e.note["idem-customer"], "amount": 100})}
+			}},
+		{event: "checkout-capture.json", caller: shopKey,
+			setup: func(t testing.TB, e *env) []adjust {
+				h := e.mustHold(t, 5000)
+				e.note["idem-hold"] = h.ID
+				return []adjust{withPath("id", h.ID), withBody(map[string]any{"amount": 100})}
+			},
+			other: func(t testing.TB, e *env) []adjust {
+				return []adjust{withPath("id", e.note["idem-hold"]), withBody(map[string]any{"amount": 200})}
+			}},
+		{event: "checkout-void.json", caller: shopKey,
+			setup: func(t testing.TB, e *env) []adjust { return []adjust{withPath("id", e.mustHold(t, 500).ID)} },
+			other: func(t testing.TB, e *env) []adjust { return []adjust{withPath("id", e.mustHold(t, 500).ID)} }},
+		{event: "checkout-refund.json", caller: shopKey,
+			setup: func(t testing.TB, e *env) []adjust {
+				tx := e.mustCardCapture(t, 3000)
+				e.note["idem-spend"] = tx
+				return []adjust{withPatch(map[string]any{"transactionId": tx})}
+			},
+			other: func(t testing.TB, e *env) []adjust {
+				return []adjust{withPatch(map[string]any{"transactionId": e.note["idem-spend"], "amount": 5})}
+			}},
 		{event: "customers-create.json", caller: adminKey,
 			setup: func(t testing.TB, e *env) []adjust {
 				return []adjust{withPatch(map[string]any{"email": e.addr("idem-x")})}

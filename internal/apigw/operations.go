@@ -2,6 +2,7 @@ package apigw
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 
 	gc "github.com/giftcredit/giftcredit/internal/giftcredit"
@@ -26,6 +27,11 @@ var implementations = map[string]routeFunc{
 	"GET /v1/promotions/{id}":                               getPromotion,
 	"POST /v1/promotions/{id}/pause":                        pausePromotion,
 	"POST /v1/promotions/{id}/resume":                       resumePromotion,
+	"POST /v1/holds":                                        createHold,
+	"GET /v1/holds/{id}":                                    getHold,
+	"POST /v1/holds/{id}/captures":                          captureHold,
+	"POST /v1/holds/{id}/void":                              voidHold,
+	"POST /v1/refunds":                                      refund,
 }
 
 // Request bodies. Each has exactly the fields of the contract; anything
@@ -59,12 +65,23 @@ type (
 	ReversalBody struct {
 		Reason string `json:"reason"`
 	}
+	// HoldBody is the body of POST /v1/holds.
+	HoldBody = gc.NewHold
+	// CaptureBody is the body of POST /v1/holds/{id}/captures.
+	CaptureBody struct {
+		Amount int64 `json:"amount"`
+		Final  bool  `json:"final,omitempty"`
+	}
+	// RefundBody is the body of POST /v1/refunds.
+	RefundBody = gc.NewRefund
 )
 
-// CardCheck is the answer of POST /v1/gift-cards/check.
+// CardCheck is the answer of POST /v1/gift-cards/check. Held is what open
+// holds reserve (omitted when nothing is).
 type CardCheck struct {
 	Last4    string        `json:"last4"`
 	Balance  int64         `json:"balance"`
+	Held     int64         `json:"held,omitempty"`
 	Currency string        `json:"currency"`
 	Status   gc.CardStatus `json:"status"`
 }
@@ -150,7 +167,7 @@ func checkCard(ctx context.Context, h *Handler, r request) (reply, error) {
 		return reply{}, gc.Invalid("code", "code is required")
 	}
 	c, err := h.cfg.Ledger.CheckCard(ctx, r.actor.ShopID, in.Code, in.ClientRef)
-	return reply{http.StatusOK, CardCheck{Last4: c.Last4, Balance: c.Balance, Currency: c.Currency, Status: c.Status}}, err
+	return reply{http.StatusOK, CardCheck{Last4: c.Last4, Balance: c.Balance, Held: c.Held, Currency: c.Currency, Status: c.Status}}, err
 }
 
 func disableCard(ctx context.Context, h *Handler, r request) (reply, error) {
@@ -185,4 +202,70 @@ func applyCredit(ctx context.Context, h *Handler, r request) (reply, error) {
 	a, err := h.cfg.Ledger.ApplyCredit(ctx, r.actor, r.idemKey, gc.CreditApplication{CustomerID: r.path["id"], OrderRef: in.OrderRef,
 		AmountDue: in.AmountDue, Currency: in.Currency})
 	return reply{http.StatusCreated, a}, err
+}
+
+// checkout is the function's checkout service; a function wired without
+// one serves none of its routes.
+func (h *Handler) checkout() (gc.Checkout, error) {
+	if h.cfg.Checkout == nil {
+		return nil, fmt.Errorf("function %s has no checkout service (apigw.Config.Checkout)", h.cfg.Function)
+	}
+	return h.cfg.Checkout, nil
+}
+
+func createHold(ctx context.Context, h *Handler, r request) (reply, error) {
+	var in HoldBody
+	if err := decodeJSON(r.body, &in); err != nil {
+		return reply{}, err
+	}
+	co, err := h.checkout()
+	if err != nil {
+		return reply{}, err
+	}
+	hold, err := co.CreateHold(ctx, r.actor, r.idemKey, in)
+	return reply{http.StatusCreated, hold}, err
+}
+
+func getHold(ctx context.Context, h *Handler, r request) (reply, error) {
+	co, err := h.checkout()
+	if err != nil {
+		return reply{}, err
+	}
+	hold, err := co.Hold(ctx, r.actor.ShopID, r.path["id"])
+	return reply{http.StatusOK, hold}, err
+}
+
+func captureHold(ctx context.Context, h *Handler, r request) (reply, error) {
+	var in CaptureBody
+	if err := decodeJSON(r.body, &in); err != nil {
+		return reply{}, err
+	}
+	co, err := h.checkout()
+	if err != nil {
+		return reply{}, err
+	}
+	hold, err := co.CaptureHold(ctx, r.actor, r.idemKey, gc.HoldCapture{HoldID: r.path["id"], Amount: in.Amount, Final: in.Final})
+	return reply{http.StatusCreated, hold}, err
+}
+
+func voidHold(ctx context.Context, h *Handler, r request) (reply, error) {
+	co, err := h.checkout()
+	if err != nil {
+		return reply{}, err
+	}
+	hold, err := co.VoidHold(ctx, r.actor, r.idemKey, r.path["id"])
+	return reply{http.StatusOK, hold}, err
+}
+
+func refund(ctx context.Context, h *Handler, r request) (reply, error) {
+	var in RefundBody
+	if err := decodeJSON(r.body, &in); err != nil {
+		return reply{}, err
+	}
+	co, err := h.checkout()
+	if err != nil {
+		return reply{}, err
+	}
+	rf, err := co.Refund(ctx, r.actor, r.idemKey, in)
+	return reply{http.StatusCreated, rf}, err
 }

@@ -45,4 +45,9 @@ var Routes = []Route{
 	{"GET", "/v1/promotions/{id}", RoleAdmin, "PromotionsFunction"},
 	{"POST", "/v1/promotions/{id}/pause", RoleAdmin, "PromotionsFunction"},
 	{"POST", "/v1/promotions/{id}/resume", RoleAdmin, "PromotionsFunction"},
+	{"POST", "/v1/holds", RoleShop, "CheckoutFunction"},
+	{"GET", "/v1/holds/{id}", RoleShop, "CheckoutFunction"},
+	{"POST", "/v1/holds/{id}/captures", RoleShop, "CheckoutFunction"},
+	{"POST", "/v1/holds/{id}/void", RoleShop, "CheckoutFunction"},
+	{"POST", "/v1/refunds", RoleShop, "CheckoutFunction"},
 }

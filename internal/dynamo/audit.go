@@ -35,6 +35,9 @@ func (s *Store) Audit(ctx context.Context, shopID string) (gc.AuditReport, error
 	if err := each(ctx, s, gsiAllCards(shopID), decodeCard, aud.AddCard); err != nil {
 		return gc.AuditReport{}, err
 	}
+	if err := each(ctx, s, gsiAllHolds(shopID), decodeHold, aud.AddHold); err != nil {
+		return gc.AuditReport{}, err
+	}
 	return aud.Report(), nil
 }
 

@@ -74,6 +74,9 @@ func decodeCard(it item) (gc.CardState, error) {
 	if r.Version, err = it.n("version"); err != nil {
 		return r, err
 	}
+	if r.Held, err = it.nOr("held", 0); err != nil {
+		return r, err
+	}
 	r.CreatedAt, err = it.t("createdAt")
 	return r, err
 }

@@ -105,7 +105,8 @@ func (s *Store) Reverse(ctx context.Context, a gc.Actor, idemKey string, in gc.R
 	}
 	return mutate(ctx, s, mutation[gc.Transaction]{
 		actor: a, op: "reverse", idemKey: idemKey, input: in,
-		keys: []key{keyCustomer(a.ShopID, in.CustomerID), keyTx(a.ShopID, in.TransactionID), keyReversed(a.ShopID, in.TransactionID)},
+		keys: []key{keyCustomer(a.ShopID, in.CustomerID), keyTx(a.ShopID, in.TransactionID), keyReversed(a.ShopID, in.TransactionID),
+			keyRefunded(a.ShopID, in.TransactionID)},
 		build: func(items []item) (plan[gc.Transaction], error) {
 			var p plan[gc.Transaction]
 			cust, err := customerFrom(items[0])
@@ -124,7 +125,7 @@ func (s *Store) Reverse(ctx context.Context, a gc.Actor, idemKey string, in gc.R
 			if err != nil {
 				return p, err
 			}
-			tx, changes, err := gc.PlanReversal(st, in, cust, orig, items[2] != nil)
+			tx, changes, err := gc.PlanReversal(st, in, cust, orig, items[2] != nil, items[3] != nil)
 			if err != nil {
 				return p, err
 			}
@@ -137,7 +138,10 @@ func (s *Store) Reverse(ctx context.Context, a gc.Actor, idemKey string, in gc.R
 			}
 			marker := keyReversed(a.ShopID, orig.ID).av()
 			marker["reversalId"] = avS(tx.ID)
-			p.acts = append(p.acts, txAct, s.putNew(marker, gc.ErrAlreadyReversed))
+			// A refund of the same spend racing this reversal: one of the
+			// two finds the other's item and reads again.
+			p.acts = append(p.acts, txAct, s.putNew(marker, gc.ErrAlreadyReversed),
+				s.check(keyRefunded(a.ShopID, orig.ID), "attribute_not_exists(PK)", nil, nil))
 			p.result = tx
 			return p, nil
 		},

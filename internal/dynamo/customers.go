@@ -16,6 +16,10 @@ import (
 // update on that version (optimistic concurrency).
 const balancePrefix = "bal_"
 
+// heldPrefix names the attribute of what a customer's open holds reserve
+// in a currency ("held_<CUR>"), beside the spendable "bal_<CUR>".
+const heldPrefix = "held_"
+
 func customerItem(shopID string, c gc.Customer, emailKey string) item {
 	it := keyCustomer(shopID, c.ID).av()
 	it["id"] = avS(c.ID)
@@ -40,13 +44,21 @@ func decodeCustomer(it item) (gc.CustomerState, error) {
 		return r, err
 	}
 	r.Balances = []gc.Balance{}
+	held := map[string]int64{}
+	for k := range it {
+		if cur, ok := strings.CutPrefix(k, heldPrefix); ok {
+			if held[cur], err = it.n(k); err != nil {
+				return r, err
+			}
+		}
+	}
 	for k := range it {
 		if cur, ok := strings.CutPrefix(k, balancePrefix); ok {
 			amt, err := it.n(k)
 			if err != nil {
 				return r, err
 			}
-			r.Balances = append(r.Balances, gc.Balance{Currency: cur, Amount: amt})
+			r.Balances = append(r.Balances, gc.Balance{Currency: cur, Amount: amt, Held: held[cur]})
 		}
 	}
 	sort.Slice(r.Balances, func(i, j int) bool { return r.Balances[i].Currency < r.Balances[j].Currency })

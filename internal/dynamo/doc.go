@@ -27,6 +27,8 @@
 //	order             SHOP#<s>#ORDER#<id>         ORDER     SHOP#<s>#ORDERS#<day>#<n> / <time>#<id>
 //	transaction       SHOP#<s>#TX#<id>            TX        SHOP#<s>#TXS#<day>#<n> / <time>#<id>  SHOP#<s>#CUST#<c> / <time>#<id>
 //	reversal marker   SHOP#<s>#TX#<id>            REVERSED
+//	refunded total    SHOP#<s>#TX#<id>            REFUNDED  (refunded, version: all refunds of a spend)
+//	hold              SHOP#<s>#HOLD#<id>          HOLD      SHOP#<s>#HOLDS#<n> / <time>#<id>  SHOP#<s>#HOLDS#OPEN#<n> / <expiresAt>#<id> (while held)
 //	credit applied    SHOP#<s>#APPLY#<orderRef>   APPLY
 //	idempotency       SHOP#<s>#IDEM#<key>         IDEM      (expiresAt TTL, 24 h)
 //	outbox email      SHOP#<s>#MAIL#<id>          MAIL      SHOP#<s>#MAIL#PENDING#<m> / <next attempt>#<id>, then SHOP#<s>#MAIL#SENT#<m>
@@ -76,6 +78,19 @@
 //	emails due for (re)sending       GSI1PK = SHOP#<s>#MAIL#PENDING#<m> of every shop, GSI1
 //	                                   GSI1SK <= now, merged soonest first
 //	idempotency record               PK = SHOP#<s>#IDEM#<key>, SK = IDEM             table
+//	hold by id                       PK = SHOP#<s>#HOLD#<id>, SK = HOLD              table
+//	audit: every hold                GSI1PK = SHOP#<s>#HOLDS#<n>, every n             GSI1
+//	open holds by expiry (release)   GSI2PK = SHOP#<s>#HOLDS#OPEN#<n>, GSI2SK <= now   GSI2
+//
+// # Holds
+//
+// holds.go: a hold's account (hold:<id>) has its balance stored on the
+// hold item (what is still held), like a customer's or a card's, so the
+// audit proves it against the postings; the item's version orders every
+// change of one hold, so a capture and a void race to exactly one winner.
+// A change of a hold reads the hold once first (its funds never change)
+// to name the customer or card in the mutation's one consistent read. The
+// funds keep "held" (customer: held_<CUR>) by unconditioned ADDs.
 //
 // # Shards
 //

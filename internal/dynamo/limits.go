@@ -48,7 +48,7 @@ type Limits struct {
 var DefaultLimits = Limits{Window: time.Hour, PerCustomer: 10, PerClient: 20, ShopAlert: 1000}
 
 // MaxClientRefLen bounds the clientRef a shop passes with a code.
-const MaxClientRefLen = 128
+const MaxClientRefLen = gc.MaxClientRefLen
 
 // WithLimits replaces DefaultLimits.
 func WithLimits(l Limits) Option { return func(s *Store) { s.limits = l } }

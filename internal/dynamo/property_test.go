@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
+	"time"
 
 	gc "github.com/giftcredit/giftcredit/internal/giftcredit"
 )
@@ -18,7 +19,7 @@ func TestInvariantsHoldOverRandomOperations(t *testing.T) {
 	for seed := uint64(1); seed <= 3; seed++ {
 		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
 			t.Parallel()
-			runRandomOperations(t, seed, 40)
+			runRandomOperations(t, seed, 60)
 		})
 	}
 }
@@ -29,6 +30,19 @@ func runRandomOperations(t *testing.T, seed uint64, steps int) {
 	var custs []gc.Customer
 	var cards []gc.OrderCard
 	var txs []gc.Transaction
+	var holds []string
+	var spends []string // captures and credit applications, to refund
+	pickHold := func() string {
+		if len(holds) == 0 || r.IntN(10) == 0 {
+			return "hld_00000000000000000000000000" // unknown
+		}
+		return holds[r.IntN(len(holds))]
+	}
+	addCaptures := func(h gc.Hold) {
+		for _, c := range h.Captures {
+			spends = append(spends, c.TransactionID)
+		}
+	}
 	pickCust := func() string {
 		if len(custs) == 0 || r.IntN(10) == 0 {
 			return "cus_00000000000000000000000000" // unknown
@@ -45,7 +59,7 @@ func runRandomOperations(t *testing.T, seed uint64, steps int) {
 		before := e.snapshot(t)
 		var err error
 		var name string
-		switch r.IntN(8) {
+		switch r.IntN(13) {
 		case 0:
 			name = "create customer"
 			var c gc.Customer
@@ -96,6 +110,9 @@ func runRandomOperations(t *testing.T, seed uint64, steps int) {
 			if err == nil && a.Applied < 0 {
 				t.Fatalf("negative application %+v", a)
 			}
+			if err == nil && a.TransactionID != "" {
+				spends = append(spends, a.TransactionID)
+			}
 		case 6:
 			name = "reverse"
 			if len(txs) == 0 {
@@ -108,6 +125,48 @@ func runRandomOperations(t *testing.T, seed uint64, steps int) {
 			in := gc.DirectCredit{CustomerID: pickCust(), Amount: amount(), Currency: "USD", PaymentType: "cash"}
 			key := fmt.Sprint("k-", r.IntN(3))
 			_, err = e.store.Credit(e.ctx, e.admin, key, in)
+		case 8:
+			name = "hold"
+			in := gc.NewHold{Currency: "USD", Amount: amount(), OrderRef: "o", Capture: r.IntN(4) == 0}
+			if len(cards) > 0 && r.IntN(2) == 0 {
+				in.GiftCardCode = cards[r.IntN(len(cards))].Code
+			} else {
+				in.CustomerID = pickCust()
+			}
+			if r.IntN(3) == 0 {
+				sixty := int64(60)
+				in.ExpiresIn = &sixty
+			}
+			var h gc.Hold
+			h, err = e.store.CreateHold(e.ctx, e.admin, "", in)
+			if err == nil {
+				holds = append(holds, h.ID)
+				addCaptures(h)
+			}
+		case 9:
+			name = "capture"
+			var h gc.Hold
+			h, err = e.store.CaptureHold(e.ctx, e.admin, "", gc.HoldCapture{HoldID: pickHold(), Amount: amount() / 3, Final: r.IntN(3) == 0})
+			if err == nil {
+				spends = append(spends, h.Captures[len(h.Captures)-1].TransactionID)
+			}
+		case 10:
+			name = "void"
+			_, err = e.store.VoidHold(e.ctx, e.admin, "", pickHold())
+		case 11:
+			name = "refund"
+			if len(spends) == 0 {
+				continue
+			}
+			in := gc.NewRefund{TransactionID: spends[r.IntN(len(spends))], Amount: amount() / 2, Currency: "USD"}
+			if r.IntN(3) == 0 {
+				in.To, in.CustomerID = gc.RefundToCredit, pickCust()
+			}
+			_, err = e.store.Refund(e.ctx, e.admin, "", in)
+		case 12:
+			name = "expire and release"
+			e.clock.ns.Add(int64(30 * time.Second))
+			_, err = e.store.ReleaseHold(e.ctx, e.shop.ID, pickHold())
 		}
 		if err != nil {
 			if code := gc.ErrorCode(err); code == gc.EINTERNAL {

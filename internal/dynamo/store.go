@@ -37,7 +37,10 @@ type Store struct {
 	maxAttempts int
 }
 
-var _ gc.Ledger = (*Store)(nil)
+var (
+	_ gc.Ledger   = (*Store)(nil)
+	_ gc.Checkout = (*Store)(nil)
+)
 
 // Option configures a Store.
 type Option func(*Store)

@@ -44,6 +44,9 @@ func (s *Store) putTx(shopID string, t gc.Transaction) (action, error) {
 	it.setS("orderId", t.OrderID)
 	it.setS("orderRef", t.OrderRef)
 	it.setS("reverses", t.Reverses)
+	it.setS("holdId", t.HoldID)
+	it.setS("funds", t.Funds)
+	it.setS("refundOf", t.RefundOf)
 	at := fmtTime(t.CreatedAt)
 	it["createdAt"] = avS(at)
 	it[attrGSI1PK] = avS(gsiTxs(shopID, t.CreatedAt, t.ID))
@@ -66,6 +69,9 @@ func decodeTx(shopID string, it item) (gc.Transaction, error) {
 		OrderID:        it.s("orderId"),
 		OrderRef:       it.s("orderRef"),
 		Reverses:       it.s("reverses"),
+		HoldID:         it.s("holdId"),
+		Funds:          it.s("funds"),
+		RefundOf:       it.s("refundOf"),
 	}
 	var err error
 	if t.CreatedAt, err = it.t("createdAt"); err != nil {

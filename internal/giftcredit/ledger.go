@@ -170,7 +170,20 @@ type Auditor struct {
 	orderTxs map[string]Transaction
 	orders   []Order
 	cards    []Breach // found by AddCard, reported last
+	holds    []HoldState
+	// holdTxs are the postings of every hold's transactions, by hold.
+	holdTxs map[string]*holdFlow
+	// heldStored is what customers and cards record as held, per account
+	// and currency.
+	heldStored map[[2]string]int64
+	spends     map[string]Spend
+	refunds    map[string]*big.Int
+	reversed   map[string]bool
 }
+
+// holdFlow is what a hold's transactions moved: onto the hold, to sales
+// and back to its funds.
+type holdFlow struct{ held, captured, released *big.Int }
 
 // NewAuditor starts an audit of a shop.
 func NewAuditor(shopID string, now time.Time) *Auditor {
@@ -180,6 +193,8 @@ func NewAuditor(shopID string, now time.Time) *Auditor {
 		postings: map[[2]string][]Posting{},
 		stored:   map[[2]string]StoredBalance{},
 		orderTxs: map[string]Transaction{},
+		holdTxs:  map[string]*holdFlow{}, heldStored: map[[2]string]int64{},
+		spends: map[string]Spend{}, refunds: map[string]*big.Int{}, reversed: map[string]bool{},
 	}
 }
 
@@ -195,6 +210,27 @@ func (a *Auditor) AddTransaction(t Transaction) {
 	}
 	if t.Kind == TxOrder {
 		a.orderTxs[t.ID] = t
+	}
+	if sp, ok := SpendOf(t); ok {
+		a.spends[t.ID] = sp
+	}
+	if t.HoldID != "" {
+		a.addHoldTx(t)
+	}
+	if t.Kind == TxReversal {
+		a.reversed[t.Reverses] = true
+	}
+	if t.Kind == TxRefund {
+		r := a.refunds[t.RefundOf]
+		if r == nil {
+			r = new(big.Int)
+			a.refunds[t.RefundOf] = r
+		}
+		for _, p := range t.Postings {
+			if p.Account == AccountSales {
+				r.Sub(r, big.NewInt(p.Amount))
+			}
+		}
 	}
 	for _, p := range t.Postings {
 		k := [2]string{p.Account, p.Currency}
@@ -214,6 +250,31 @@ func (a *Auditor) AddTransaction(t Transaction) {
 	}
 }
 
+func (a *Auditor) addHoldTx(t Transaction) {
+	f := a.holdTxs[t.HoldID]
+	if f == nil {
+		f = &holdFlow{held: new(big.Int), captured: new(big.Int), released: new(big.Int)}
+		a.holdTxs[t.HoldID] = f
+	}
+	for _, p := range t.Postings {
+		switch {
+		case t.Kind == TxHold && p.Account == HoldAccount(t.HoldID):
+			f.held.Add(f.held, big.NewInt(p.Amount))
+		case p.Account == AccountSales:
+			f.captured.Add(f.captured, big.NewInt(p.Amount))
+		case t.Kind != TxHold && p.Account == t.Funds:
+			f.released.Add(f.released, big.NewInt(p.Amount))
+		}
+	}
+}
+
+// AddHold adds a hold: its stored balance (what it still holds) and its
+// figures, which Report proves against its transactions.
+func (a *Auditor) AddHold(h HoldState) {
+	a.AddBalance(StoredBalance{Account: HoldAccount(h.ID), Currency: h.Currency, Amount: h.Remaining(), Version: h.Version})
+	a.holds = append(a.holds, h)
+}
+
 // AddBalance records a balance as stored.
 func (a *Auditor) AddBalance(b StoredBalance) {
 	a.stored[[2]string{b.Account, b.Currency}] = b
@@ -227,12 +288,18 @@ func (a *Auditor) AddOrder(o Order) { a.orders = append(a.orders, o) }
 func (a *Auditor) AddCustomer(c CustomerState) {
 	for _, b := range c.Balances {
 		a.AddBalance(StoredBalance{Account: CustomerAccount(c.ID), Currency: b.Currency, Amount: b.Amount, Version: c.Version})
+		if b.Held != 0 {
+			a.heldStored[[2]string{CustomerAccount(c.ID), b.Currency}] = b.Held
+		}
 	}
 }
 
 // AddCard adds a card's stored balance; a redeemed card must hold none.
 func (a *Auditor) AddCard(c CardState) {
 	a.AddBalance(StoredBalance{Account: CardAccount(c.ID), Currency: c.Currency, Amount: c.Balance, Version: c.Version})
+	if c.Held != 0 {
+		a.heldStored[[2]string{CardAccount(c.ID), c.Currency}] = c.Held
+	}
 	if c.Status == CardRedeemed && c.Balance != 0 {
 		a.cards = append(a.cards, Breach{Kind: "redeemed_card_balance", Subject: c.ID, Detail: "a redeemed card still holds a balance"})
 	}
@@ -299,6 +366,8 @@ func (a *Auditor) Report() AuditReport {
 	for _, o := range a.orders {
 		a.checkOrder(o)
 	}
+	a.checkHolds()
+	a.checkRefunds()
 	a.report.Accounts = len(ordered)
 	a.report.Breaches = append(a.report.Breaches, a.cards...)
 	return a.report
@@ -378,6 +447,85 @@ func (a *Auditor) checkOrder(o Order) {
 		}
 		if g.Cmp(want[acc]) != 0 {
 			bad("postings to %s sum to %s, the order's totals say %s", acc, g, want[acc])
+		}
+	}
+}
+
+// checkHolds proves every hold's figures from its transactions: it held
+// its amount, captured its captures and released the rest; captured plus
+// released equals held once closed and stays within it while open; and
+// what customers and cards record as held is the sum of their open holds.
+func (a *Auditor) checkHolds() {
+	open := map[[2]string]int64{}
+	for _, h := range a.holds {
+		bad := func(format string, args ...any) { a.breach("hold", h.ID, format, args...) }
+		f := a.holdTxs[h.ID]
+		if f == nil {
+			bad("no transaction of the hold was found")
+			continue
+		}
+		var caps int64
+		for _, c := range h.Captures {
+			caps += c.Amount
+		}
+		if f.held.Cmp(big.NewInt(h.Amount)) != 0 {
+			bad("amount %d, its hold transaction held %s", h.Amount, f.held)
+		}
+		if f.captured.Cmp(big.NewInt(h.Captured)) != 0 || caps != h.Captured {
+			bad("captured %d, its captures sum to %d and its transactions took %s", h.Captured, caps, f.captured)
+		}
+		if f.released.Cmp(big.NewInt(h.Released)) != 0 {
+			bad("released %d, its transactions released %s", h.Released, f.released)
+		}
+		out := new(big.Int).Add(f.captured, f.released)
+		switch {
+		case h.Status == HoldHeld && out.Cmp(f.held) >= 0:
+			bad("open, but captured and released %s of %s held", out, f.held)
+		case h.Status != HoldHeld && out.Cmp(f.held) != 0:
+			bad("%s, but captured and released %s of %s held", h.Status, out, f.held)
+		}
+		if h.Status == HoldHeld {
+			open[[2]string{h.Source.Account(), h.Currency}] += h.Remaining()
+		}
+	}
+	keys := map[[2]string]bool{}
+	for k := range open {
+		keys[k] = true
+	}
+	for k := range a.heldStored {
+		keys[k] = true
+	}
+	ordered := make([][2]string, 0, len(keys))
+	for k := range keys {
+		ordered = append(ordered, k)
+	}
+	sort.Slice(ordered, func(i, j int) bool { return ordered[i][0]+ordered[i][1] < ordered[j][0]+ordered[j][1] })
+	for _, k := range ordered {
+		if open[k] != a.heldStored[k] {
+			a.breach("held_mismatch", k[0]+"/"+k[1], "records %d held, its open holds hold %d", a.heldStored[k], open[k])
+		}
+	}
+}
+
+// checkRefunds proves that the refunds of every spend stay within it,
+// and that no spend was both reversed (which gives all of it back) and
+// refunded.
+func (a *Auditor) checkRefunds() {
+	ids := make([]string, 0, len(a.refunds))
+	for id := range a.refunds {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		sp, ok := a.spends[id]
+		if !ok {
+			a.breach("refund", id, "refunds of %s, which is not a spend that was found", id)
+			continue
+		}
+		if r := a.refunds[id]; r.Cmp(big.NewInt(sp.Amount)) > 0 || r.Sign() < 0 {
+			a.breach("over_refund", id, "refunded %s of %d spent", r, sp.Amount)
+		} else if a.reversed[id] {
+			a.breach("over_refund", id, "refunded %s and also reversed", r)
 		}
 	}
 }

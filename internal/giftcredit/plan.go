@@ -154,9 +154,14 @@ func PlanCreditApplication(st Stamp, in CreditApplication, cust CustomerState, a
 // redemptions involve gift cards; a card is disabled, not reversed.
 var reversible = map[TxKind]bool{TxCredit: true, TxCreditApplication: true, TxPromotionGrant: true}
 
+// ErrAlreadyRefunded refuses to reverse a spend that was partly refunded:
+// the reversal would give back what the refunds already did.
+var ErrAlreadyRefunded = Errorf(ECONFLICT, "the transaction was refunded; refund the rest instead of reversing it")
+
 // PlanReversal posts the compensating transaction of one of a customer's
-// transactions (orig nil: not found), once (reversed: it already was).
-func PlanReversal(st Stamp, in Reversal, cust CustomerState, orig *Transaction, reversed bool) (Transaction, []BalanceChange, error) {
+// transactions (orig nil: not found), once (reversed: it already was),
+// and never of a spend that was refunded.
+func PlanReversal(st Stamp, in Reversal, cust CustomerState, orig *Transaction, reversed, refunded bool) (Transaction, []BalanceChange, error) {
 	if orig == nil || orig.CustomerID != cust.ID {
 		return Transaction{}, nil, ErrTxNotFound
 	}
@@ -165,6 +170,9 @@ func PlanReversal(st Stamp, in Reversal, cust CustomerState, orig *Transaction, 
 	}
 	if reversed {
 		return Transaction{}, nil, ErrAlreadyReversed
+	}
+	if refunded {
+		return Transaction{}, nil, ErrAlreadyRefunded
 	}
 	tx := st.Tx(TxReversal)
 	tx.CustomerID, tx.Reverses, tx.Reference, tx.OrderRef = cust.ID, orig.ID, in.Reason, orig.OrderRef
@@ -196,7 +204,9 @@ type RedemptionPlan struct {
 // A missing, used, empty or disabled card is ErrCardUnavailable.
 func PlanRedemption(st Stamp, cust CustomerState, card *CardState) (RedemptionPlan, error) {
 	var p RedemptionPlan
-	if card == nil || card.Status != CardActive || card.Balance <= 0 {
+	// A card with value on hold is not redeemed until its holds close:
+	// a release must find the card able to take the value back.
+	if card == nil || card.Status != CardActive || card.Balance <= 0 || card.Held > 0 {
 		return p, ErrCardUnavailable
 	}
 	p.Tx = st.Tx(TxRedemption)

@@ -154,6 +154,7 @@ func TestPlanReversal(t *testing.T) {
 		cust     gc.CustomerState
 		orig     *gc.Transaction
 		reversed bool
+		refunded bool
 		code     string
 		want     []string
 	}{
@@ -169,10 +170,11 @@ func TestPlanReversal(t *testing.T) {
 		{name: "an order is not reversible", cust: customer("cus_a"), orig: &order, code: gc.ECONFLICT},
 		{name: "a redemption is not reversible", cust: customer("cus_a"), orig: &redemption, code: gc.ECONFLICT},
 		{name: "only once", cust: customer("cus_a", "USD", 500), orig: &credit, reversed: true, code: gc.ECONFLICT},
+		{name: "a refunded spend is not reversed as well", cust: customer("cus_a"), orig: &spend, refunded: true, code: gc.ECONFLICT},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			tx, changes, err := gc.PlanReversal(stamp(admin), gc.Reversal{Reason: "mistake"}, c.cust, c.orig, c.reversed)
+			tx, changes, err := gc.PlanReversal(stamp(admin), gc.Reversal{Reason: "mistake"}, c.cust, c.orig, c.reversed, c.refunded)
 			if !wantCode(t, err, c.code) {
 				return
 			}

@@ -88,10 +88,23 @@ type Customer struct {
 	CreatedAt time.Time `json:"createdAt"`
 }
 
-// Balance is an amount in minor units of one currency.
+// Balance is an amount in minor units of one currency: Amount is what
+// can be spent now, Held what open holds reserve (omitted when nothing is
+// held, so a customer without holds reads as before holds existed).
 type Balance struct {
 	Currency string `json:"currency"`
 	Amount   int64  `json:"amount"`
+	Held     int64  `json:"held,omitempty"`
+}
+
+// HeldOf returns what the customer's open holds reserve in cur.
+func (c Customer) HeldOf(cur string) int64 {
+	for _, b := range c.Balances {
+		if b.Currency == cur {
+			return b.Held
+		}
+	}
+	return 0
 }
 
 // BalanceOf returns the customer's credit in currency cur (zero if none).
@@ -117,11 +130,13 @@ const (
 // GiftCard is an issued card. Its code is never stored: only a keyed hash,
 // from which the card's id is derived, and the last four symbols.
 type GiftCard struct {
-	ID             string     `json:"id"`
-	Last4          string     `json:"last4"`
-	Currency       string     `json:"currency"`
-	InitialAmount  int64      `json:"initialAmount"`
-	Balance        int64      `json:"balance"`
+	ID            string `json:"id"`
+	Last4         string `json:"last4"`
+	Currency      string `json:"currency"`
+	InitialAmount int64  `json:"initialAmount"`
+	Balance       int64  `json:"balance"`
+	// Held is what open holds reserve of the card (not in Balance).
+	Held           int64      `json:"held,omitempty"`
 	Status         CardStatus `json:"status"`
 	OrderID        string     `json:"orderId"`
 	RecipientEmail string     `json:"recipientEmail,omitempty"`
@@ -176,6 +191,14 @@ const (
 	TxCreditApplication TxKind = "credit_application"
 	TxReversal          TxKind = "reversal"
 	TxPromotionGrant    TxKind = "promotion_grant"
+	// A hold moves value from a customer's credit or a card to the hold's
+	// account; a capture moves it on to sales (and, when final, the rest
+	// back); a release moves what is left back (void or expiry); a refund
+	// gives back part of a spend.
+	TxHold    TxKind = "hold"
+	TxCapture TxKind = "capture"
+	TxRelease TxKind = "release"
+	TxRefund  TxKind = "refund"
 )
 
 // Transaction is an append-only, balanced set of postings. A correction is a
@@ -191,7 +214,15 @@ type Transaction struct {
 	OrderID        string    `json:"orderId,omitempty"`
 	OrderRef       string    `json:"orderRef,omitempty"`
 	Reverses       string    `json:"reverses,omitempty"`
-	CreatedAt      time.Time `json:"createdAt"`
+	// HoldID names the hold of a hold, capture or release transaction.
+	HoldID string `json:"holdId,omitempty"`
+	// Funds names the account (customer:… or card:…) a hold's value came
+	// from, on its hold, capture and release transactions: a refund of a
+	// capture restores it there.
+	Funds string `json:"funds,omitempty"`
+	// RefundOf names the spend a refund gives back part of.
+	RefundOf  string    `json:"refundOf,omitempty"`
+	CreatedAt time.Time `json:"createdAt"`
 }
 
 // VisibleTo returns the transaction as a caller with role r may see it:
@@ -231,13 +262,16 @@ func CustomerAccount(customerID string) string { return "customer:" + customerID
 // CardAccount names a gift card's account.
 func CardAccount(cardID string) string { return "card:" + cardID }
 
+// HoldAccount names a hold's account: what it still reserves.
+func HoldAccount(holdID string) string { return "hold:" + holdID }
+
 // FundingAccount names the account money of a payment type arrives in.
 func FundingAccount(paymentType string) string { return "funding:" + paymentType }
 
 // TracksBalance reports whether postings to account carry BalanceAfter (the
 // account has a stored balance that must equal the sum of its postings).
 func TracksBalance(account string) bool {
-	return hasPrefix(account, "customer:") || hasPrefix(account, "card:")
+	return hasPrefix(account, "customer:") || hasPrefix(account, "card:") || hasPrefix(account, "hold:")
 }
 
 func hasPrefix(s, p string) bool { return len(s) >= len(p) && s[:len(p)] == p }

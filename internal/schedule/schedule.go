@@ -1,5 +1,6 @@
 // Package schedule adapts EventBridge schedule invocations to the
-// housekeeping jobs: re-sending pending emails and auditing the ledger. It
+// housekeeping jobs: re-sending pending emails, auditing the ledger and
+// releasing expired holds (holds.go). It
 // is the only package besides apigw that knows events.* types.
 package schedule
 

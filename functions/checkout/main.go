@@ -1,0 +1,26 @@
+// Command checkout serves a web shop's checkout: holds on a customer's
+// credit or a gift card (by code), their captures and voids, and refunds.
+package main
+
+import (
+	"context"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/giftcredit/giftcredit/internal/apigw"
+	"github.com/giftcredit/giftcredit/internal/awsenv"
+	"github.com/giftcredit/giftcredit/internal/dynamo"
+	"github.com/giftcredit/giftcredit/internal/giftcode"
+	"github.com/giftcredit/giftcredit/internal/mail"
+)
+
+func main() {
+	cfg := awsenv.Must(awsenv.Config(context.Background()))
+	keyring := awsenv.Must(giftcode.NewKeyring([]byte(os.Getenv("CODE_HASH_SECRET"))))
+	logger := awsenv.Logger()
+	store := dynamo.New(awsenv.DynamoDB(cfg, os.Getenv("DYNAMODB_ENDPOINT")), os.Getenv("TABLE_NAME"),
+		dynamo.WithKeyring(keyring), dynamo.WithComposer(mail.NewComposer(os.Getenv("SENDER_ADDRESS"))), dynamo.WithLogger(logger))
+	h := awsenv.Must(apigw.New(apigw.Config{Function: "CheckoutFunction", Ledger: store, Checkout: store, Logger: logger}))
+	lambda.Start(h.Handle)
+}

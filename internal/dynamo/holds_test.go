@@ -1,0 +1,408 @@
+package dynamo_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	gc "github.com/giftcredit/giftcredit/internal/giftcredit"
+)
+
+func MustHold(tb testing.TB, e *env, in gc.NewHold) gc.Hold {
+	tb.Helper()
+	h, err := e.store.CreateHold(e.ctx, e.admin, "", in)
+	if err != nil {
+		tb.Fatalf("create hold: %v", err)
+	}
+	return h
+}
+
+func creditHold(customerID string, amount int64) gc.NewHold {
+	return gc.NewHold{Currency: "USD", Amount: amount, OrderRef: "ord-" + customerID, CustomerID: customerID}
+}
+
+func mustCustomerState(tb testing.TB, e *env, id string) gc.Balance {
+	tb.Helper()
+	c, err := e.store.Customer(e.ctx, e.shop.ID, id)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for _, b := range c.Balances {
+		if b.Currency == "USD" {
+			return b
+		}
+	}
+	return gc.Balance{Currency: "USD"}
+}
+
+// A checkout holds credit, captures part, and the final capture releases
+// the rest; balances and held follow, and the audit proves it all.
+func TestHoldCaptureOnCredit(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	c := MustCustomer(t, e, "holder@example.com")
+	MustCredit(t, e, c.ID, 5000)
+	h := MustHold(t, e, creditHold(c.ID, 8000))
+	if h.Amount != 5000 || h.Status != gc.HoldHeld || h.Source.CustomerID != c.ID || !gc.ValidID("hld", h.ID) {
+		t.Fatalf("hold = %+v", h)
+	}
+	if b := mustCustomerState(t, e, c.ID); b.Amount != 0 || b.Held != 5000 {
+		t.Errorf("balance after hold = %+v", b)
+	}
+	MustAudit(t, e)
+	h, err := e.store.CaptureHold(e.ctx, e.admin, "cap-1", gc.HoldCapture{HoldID: h.ID, Amount: 1000})
+	if err != nil || h.Captured != 1000 || h.Status != gc.HoldHeld || len(h.Captures) != 1 {
+		t.Fatalf("capture = %+v, %v", h, err)
+	}
+	if b := mustCustomerState(t, e, c.ID); b.Amount != 0 || b.Held != 4000 {
+		t.Errorf("balance after capture = %+v", b)
+	}
+	// A replay writes nothing and answers the same.
+	again, err := e.store.CaptureHold(e.ctx, e.admin, "cap-1", gc.HoldCapture{HoldID: h.ID, Amount: 1000})
+	if err != nil || again.Captured != 1000 {
+		t.Fatalf("replay = %+v, %v", again, err)
+	}
+	h, err = e.store.CaptureHold(e.ctx, e.admin, "", gc.HoldCapture{HoldID: h.ID, Amount: 1500, Final: true})
+	if err != nil || h.Captured != 2500 || h.Status != gc.HoldCaptured {
+		t.Fatalf("final capture = %+v, %v", h, err)
+	}
+	if b := mustCustomerState(t, e, c.ID); b.Amount != 2500 || b.Held != 0 {
+		t.Errorf("balance after final capture = %+v", b)
+	}
+	_, err = e.store.CaptureHold(e.ctx, e.admin, "", gc.HoldCapture{HoldID: h.ID, Amount: 1})
+	wantCode(t, err, gc.ECONFLICT)
+	got, err := e.store.Hold(e.ctx, e.shop.ID, h.ID)
+	if err != nil || got.Captured != 2500 || got.Status != gc.HoldCaptured || len(got.Captures) != 2 {
+		t.Errorf("read back %+v, %v", got, err)
+	}
+	MustAudit(t, e)
+}
+
+// A guest pays with a gift card code; the card shows what is held; a
+// wrong code counts toward the lockout like a redemption.
+func TestHoldOnGiftCard(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	card := MustGiftCard(t, e, 5000)
+	h := MustHold(t, e, gc.NewHold{Currency: "USD", Amount: 2000, OrderRef: "guest-1", GiftCardCode: card.Code, Capture: true})
+	if h.Status != gc.HoldCaptured || h.Captured != 2000 || h.Source.CardID != card.ID || h.Source.Last4 != card.Last4 {
+		t.Fatalf("one-step payment = %+v", h)
+	}
+	h2 := MustHold(t, e, gc.NewHold{Currency: "USD", Amount: 9000, OrderRef: "guest-2", GiftCardCode: card.Code})
+	if h2.Amount != 3000 {
+		t.Fatalf("second hold = %+v, want the 3000 left", h2)
+	}
+	got, err := e.store.CheckCard(e.ctx, e.shop.ID, card.Code, "")
+	if err != nil || got.Balance != 0 || got.Held != 3000 || got.Status != gc.CardActive {
+		t.Fatalf("card = %+v, %v", got, err)
+	}
+	// Nothing is available now: the same single answer as a used code.
+	_, err = e.store.CreateHold(e.ctx, e.admin, "", gc.NewHold{Currency: "USD", Amount: 1, OrderRef: "guest-3", GiftCardCode: card.Code})
+	wantCode(t, err, gc.ECONFLICT)
+	// A card with value on hold cannot be redeemed until the hold closes.
+	cust := MustCustomer(t, e, "later@example.com")
+	_, err = e.store.Redeem(e.ctx, e.admin, "", cust.ID, card.Code, "")
+	wantCode(t, err, gc.ECONFLICT)
+	if _, err := e.store.VoidHold(e.ctx, e.admin, "", h2.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := e.store.CheckCard(e.ctx, e.shop.ID, card.Code, ""); got.Balance != 3000 || got.Held != 0 {
+		t.Errorf("card after void = %+v", got)
+	}
+	MustAudit(t, e)
+}
+
+func TestHoldCodeLockout(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	card := MustGiftCard(t, e, 500)
+	if _, err := e.store.DisableCard(e.ctx, e.admin, "", card.ID); err != nil {
+		t.Fatal(err)
+	}
+	good := MustGiftCard(t, e, 500)
+	in := func(code string) gc.NewHold {
+		return gc.NewHold{Currency: "USD", Amount: 100, OrderRef: "g", GiftCardCode: code, ClientRef: "session-1"}
+	}
+	for i := 0; i < 20; i++ {
+		_, err := e.store.CreateHold(e.ctx, e.admin, "", in(card.Code))
+		wantCode(t, err, gc.ECONFLICT)
+	}
+	_, err := e.store.CreateHold(e.ctx, e.admin, "", in(good.Code))
+	wantCode(t, err, gc.ERATELIMITED)
+	_, err = e.store.CreateHold(e.ctx, e.admin, "", gc.NewHold{Currency: "USD", Amount: 100, OrderRef: "g", GiftCardCode: "not-a-code"})
+	wantCode(t, err, gc.EINVALID)
+	MustAudit(t, e)
+}
+
+// Fifty concurrent captures never take more than is held.
+func TestRaceCapturesNeverExceedHeld(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	c := MustCustomer(t, e, "race-cap@example.com")
+	MustCredit(t, e, c.ID, 1000)
+	h := MustHold(t, e, creditHold(c.ID, 1000))
+	errs := race(func(i int) error {
+		_, err := e.store.CaptureHold(e.ctx, e.admin, fmt.Sprintf("cap-%d", i), gc.HoldCapture{HoldID: h.ID, Amount: 30})
+		return err
+	})
+	ok := 0
+	for _, err := range errs {
+		switch gc.ErrorCode(err) {
+		case "":
+			ok++
+		case gc.ECONFLICT, gc.EINSUFFICIENTFUNDS:
+		default:
+			t.Fatalf("capture: %v", err)
+		}
+	}
+	got, err := e.store.Hold(e.ctx, e.shop.ID, h.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Captured != int64(ok)*30 || got.Captured > 1000 || len(got.Captures) != ok || ok == 0 {
+		t.Errorf("%d captures succeeded, hold %+v", ok, got)
+	}
+	if b := mustCustomerState(t, e, c.ID); b.Held != 1000-got.Captured {
+		t.Errorf("held = %d, want %d", b.Held, 1000-got.Captured)
+	}
+	MustAudit(t, e)
+}
+
+// A full capture and a void race: exactly one wins; a second void is a
+// no-op that answers 200.
+func TestRaceCaptureVoidExactlyOneWins(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	for round := 0; round < 5; round++ {
+		c := MustCustomer(t, e, fmt.Sprintf("cv%d@example.com", round))
+		MustCredit(t, e, c.ID, 700)
+		h := MustHold(t, e, creditHold(c.ID, 700))
+		errs := race(func(i int) error {
+			var err error
+			if i%2 == 0 {
+				_, err = e.store.CaptureHold(e.ctx, e.admin, "", gc.HoldCapture{HoldID: h.ID, Amount: 700})
+			} else {
+				_, err = e.store.VoidHold(e.ctx, e.admin, "", h.ID)
+			}
+			return err
+		})
+		captures, voids := 0, 0
+		for i, err := range errs {
+			if err != nil {
+				if gc.ErrorCode(err) != gc.ECONFLICT {
+					t.Fatalf("racer %d: %v", i, err)
+				}
+				continue
+			}
+			if i%2 == 0 {
+				captures++
+			} else {
+				voids++
+			}
+		}
+		got, err := e.store.Hold(e.ctx, e.shop.ID, h.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := mustCustomerState(t, e, c.ID)
+		switch got.Status {
+		case gc.HoldCaptured:
+			if captures != 1 || voids != 0 || b.Amount != 0 || b.Held != 0 {
+				t.Errorf("captured: %d captures, %d voids succeeded, balance %+v", captures, voids, b)
+			}
+		case gc.HoldVoided:
+			// The void won; later voids are no-ops that succeed too.
+			if captures != 0 || voids == 0 || b.Amount != 700 || b.Held != 0 {
+				t.Errorf("voided: %d captures, %d voids succeeded, balance %+v", captures, voids, b)
+			}
+		default:
+			t.Errorf("status %s", got.Status)
+		}
+	}
+	MustAudit(t, e)
+}
+
+func TestVoidTwiceChangesNothing(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	c := MustCustomer(t, e, "void@example.com")
+	MustCredit(t, e, c.ID, 900)
+	h := MustHold(t, e, creditHold(c.ID, 900))
+	if _, err := e.store.CaptureHold(e.ctx, e.admin, "", gc.HoldCapture{HoldID: h.ID, Amount: 100}); err != nil {
+		t.Fatal(err)
+	}
+	v, err := e.store.VoidHold(e.ctx, e.admin, "", h.ID)
+	if err != nil || v.Status != gc.HoldVoided || v.Captured != 100 {
+		t.Fatalf("void = %+v, %v", v, err)
+	}
+	before := e.snapshot(t)
+	e.counter.Reset()
+	v2, err := e.store.VoidHold(e.ctx, e.admin, "", h.ID)
+	if err != nil || v2.Status != gc.HoldVoided {
+		t.Fatalf("second void = %+v, %v", v2, err)
+	}
+	if n := e.counter.Counts()["TransactWriteItems"]; n != 0 {
+		t.Errorf("a second void wrote (%d requests)", n)
+	}
+	if e.snapshot(t) != before {
+		t.Error("a second void changed the table")
+	}
+	if b := mustCustomerState(t, e, c.ID); b.Amount != 800 || b.Held != 0 {
+		t.Errorf("balance = %+v", b)
+	}
+	MustAudit(t, e)
+}
+
+// After expiresAt nothing can be captured, even before the release job.
+func TestCaptureAfterExpiry(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	c := MustCustomer(t, e, "late@example.com")
+	MustCredit(t, e, c.ID, 900)
+	sixty := int64(60)
+	in := creditHold(c.ID, 900)
+	in.ExpiresIn = &sixty
+	h := MustHold(t, e, in)
+	e.clock.ns.Add(int64(61 * time.Second))
+	_, err := e.store.CaptureHold(e.ctx, e.admin, "", gc.HoldCapture{HoldID: h.ID, Amount: 1})
+	wantCode(t, err, gc.ECONFLICT)
+	MustAudit(t, e)
+}
+
+func TestHoldsOfAnotherShop(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	c := MustCustomer(t, e, "mine@example.com")
+	MustCredit(t, e, c.ID, 900)
+	h := MustHold(t, e, creditHold(c.ID, 900))
+	other := e.otherShop(t)
+	_, err := e.store.Hold(e.ctx, other.ShopID, h.ID)
+	wantCode(t, err, gc.ENOTFOUND)
+	_, err = e.store.CaptureHold(e.ctx, other, "", gc.HoldCapture{HoldID: h.ID, Amount: 1})
+	wantCode(t, err, gc.ENOTFOUND)
+	_, err = e.store.VoidHold(e.ctx, other, "", h.ID)
+	wantCode(t, err, gc.ENOTFOUND)
+	_, err = e.store.CreateHold(e.ctx, other, "", creditHold(c.ID, 1))
+	wantCode(t, err, gc.ENOTFOUND)
+}
+
+// Every hold mutation is one write; a new hold one read, a change of a
+// hold or a refund two (the hold or the spend, to learn the account it
+// touches, then the mutation's read).
+func TestHoldRequests(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	c := MustCustomer(t, e, "req@example.com")
+	MustCredit(t, e, c.ID, 900)
+	var h gc.Hold
+	for _, op := range []struct {
+		name  string
+		gets  int
+		run   func() error
+		reads int
+	}{
+		{"hold", 0, func() (err error) {
+			h, err = e.store.CreateHold(e.ctx, e.admin, "k1", creditHold(c.ID, 900))
+			return err
+		}, 1},
+		{"capture", 1, func() error {
+			_, err := e.store.CaptureHold(e.ctx, e.admin, "k2", gc.HoldCapture{HoldID: h.ID, Amount: 100})
+			return err
+		}, 1},
+		{"void", 1, func() (err error) { h, err = e.store.VoidHold(e.ctx, e.admin, "k3", h.ID); return err }, 1},
+		{"refund", 1, func() error {
+			_, err := e.store.Refund(e.ctx, e.admin, "k4", gc.NewRefund{TransactionID: h.Captures[0].TransactionID, Amount: 50, Currency: "USD"})
+			return err
+		}, 1},
+	} {
+		e.counter.Reset()
+		if err := op.run(); err != nil {
+			t.Fatalf("%s: %v", op.name, err)
+		}
+		got := e.counter.Counts()
+		if got["TransactWriteItems"] != 1 || got["TransactGetItems"] != op.reads || got["GetItem"] != op.gets || len(got) > 3 {
+			t.Errorf("%s: requests %v", op.name, got)
+		}
+	}
+}
+
+// Refunds: of a card capture back to the card or to a customer's credit,
+// of a credit application back to credit; all refunds of a spend stay
+// within it, even when they race.
+func TestRefunds(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	card := MustGiftCard(t, e, 5000)
+	paid := MustHold(t, e, gc.NewHold{Currency: "USD", Amount: 3000, OrderRef: "g-1", GiftCardCode: card.Code, Capture: true})
+	capTx := paid.Captures[0].TransactionID
+	r, err := e.store.Refund(e.ctx, e.admin, "r-1", gc.NewRefund{TransactionID: capTx, Amount: 1000, Currency: "USD"})
+	if err != nil || r.To != gc.RefundToSource || r.TransactionID != capTx || r.Amount != 1000 || !gc.ValidID("txn", r.ID) {
+		t.Fatalf("refund = %+v, %v", r, err)
+	}
+	if got, _ := e.store.CheckCard(e.ctx, e.shop.ID, card.Code, ""); got.Balance != 3000 {
+		t.Errorf("card after refund = %+v", got)
+	}
+	_, err = e.store.Refund(e.ctx, e.admin, "", gc.NewRefund{TransactionID: capTx, Amount: 1000, Currency: "USD", To: "credit"})
+	wantCode(t, err, gc.EINVALID)
+	cust := MustCustomer(t, e, "refundee@example.com")
+	if _, err := e.store.Refund(e.ctx, e.admin, "", gc.NewRefund{TransactionID: capTx, Amount: 500, Currency: "USD", To: "credit", CustomerID: cust.ID}); err != nil {
+		t.Fatal(err)
+	}
+	if b := MustBalance(t, e, cust.ID); b != 500 {
+		t.Errorf("customer credit after refund = %d", b)
+	}
+	// 1500 is left to refund: 50 racers of 100 refund exactly 15.
+	errs := race(func(i int) error {
+		_, err := e.store.Refund(e.ctx, e.admin, fmt.Sprintf("race-%d", i), gc.NewRefund{TransactionID: capTx, Amount: 100, Currency: "USD"})
+		return err
+	})
+	ok := 0
+	for _, err := range errs {
+		if err == nil {
+			ok++
+		} else if gc.ErrorCode(err) != gc.ECONFLICT {
+			t.Fatal(err)
+		}
+	}
+	if ok > 15 {
+		t.Errorf("%d refunds of 100 succeeded, 1500 was left", ok)
+	}
+	for ok < 15 {
+		if _, err := e.store.Refund(e.ctx, e.admin, "", gc.NewRefund{TransactionID: capTx, Amount: 100, Currency: "USD"}); err != nil {
+			t.Fatalf("refund %d: %v", ok, err)
+		}
+		ok++
+	}
+	_, err = e.store.Refund(e.ctx, e.admin, "", gc.NewRefund{TransactionID: capTx, Amount: 1, Currency: "USD"})
+	wantCode(t, err, gc.ECONFLICT)
+
+	MustCredit(t, e, cust.ID, 1000)
+	app, err := e.store.ApplyCredit(e.ctx, e.admin, "", gc.CreditApplication{CustomerID: cust.ID, OrderRef: "web-9", AmountDue: 1200, Currency: "USD"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.store.Refund(e.ctx, e.admin, "", gc.NewRefund{TransactionID: app.TransactionID, Amount: app.Applied, Currency: "USD"}); err != nil {
+		t.Fatal(err)
+	}
+	if b := MustBalance(t, e, cust.ID); b != 1500 {
+		t.Errorf("credit after refunding the application = %d, want 1500", b)
+	}
+	// A spend is either reversed or refunded, never both.
+	_, err = e.store.Reverse(e.ctx, e.admin, "", gc.Reversal{CustomerID: cust.ID, TransactionID: app.TransactionID, Reason: "twice?"})
+	wantCode(t, err, gc.ECONFLICT)
+	app2, err := e.store.ApplyCredit(e.ctx, e.admin, "", gc.CreditApplication{CustomerID: cust.ID, OrderRef: "web-10", AmountDue: 100, Currency: "USD"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.store.Reverse(e.ctx, e.admin, "", gc.Reversal{CustomerID: cust.ID, TransactionID: app2.TransactionID, Reason: "cancelled"}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.store.Refund(e.ctx, e.admin, "", gc.NewRefund{TransactionID: app2.TransactionID, Amount: 1, Currency: "USD"})
+	wantCode(t, err, gc.ECONFLICT)
+	credit := MustCredit(t, e, cust.ID, 10)
+	_, err = e.store.Refund(e.ctx, e.admin, "", gc.NewRefund{TransactionID: credit.ID, Amount: 1, Currency: "USD"})
+	wantCode(t, err, gc.ECONFLICT)
+	_, err = e.store.Refund(e.ctx, e.otherShop(t), "", gc.NewRefund{TransactionID: capTx, Amount: 1, Currency: "USD"})
+	wantCode(t, err, gc.ENOTFOUND)
+	MustAudit(t, e)
+}
