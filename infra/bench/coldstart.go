@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"math"
 	"bufio"
 	"bytes"
 	"context"
@@ -28,11 +29,18 @@ type ColdStartConfig struct {
 	InitTraceRounds int
 }
 
-// Figure 3's targets.
+// Figure 3's targets: every cold start ≤ 1.10 × hello+SDK; the binary of
+// every function that sends no mail ≤ 1.15 ×, the authorizer's ≤ 1.05 ×.
+// The functions that send mail (they link the SES client and the mail
+// renderer) are reported against the same ratio without a target.
 const (
 	coldStartTarget = 1.10
 	sizeTarget      = 1.15
+	authorizerSize  = 1.05
 )
+
+// mailSenders are the functions that send email through SES themselves.
+var mailSenders = map[string]bool{"orders": true, "audit": true, "emailsender": true}
 
 // ColdStart measures figure 3: exec to the first GET /next on the local
 // Runtime API, for every function and both baselines, round-robin in a
@@ -91,8 +99,15 @@ func ColdStart(ctx context.Context, bins []Binary, env map[string]string, cfg Co
 			continue
 		}
 		ratio := Ratio(float64(b.ARM64Bytes), float64(sdkSize))
-		r := Result{Name: "binary size linux/arm64: " + b.Name, Value: ratio, Unit: "× hello+SDK", Target: fmt.Sprintf("≤ %.2f", sizeTarget),
-			OK: ratio <= sizeTarget, Extra: map[string]any{"bytes": b.ARM64Bytes, "helloSDKBytes": sdkSize, "helloBytes": helloSize}}
+		limit, target := sizeTarget, fmt.Sprintf("≤ %.2f", sizeTarget)
+		switch {
+		case b.Name == "authorizer":
+			limit, target = authorizerSize, fmt.Sprintf("≤ %.2f", authorizerSize)
+		case mailSenders[b.Name]:
+			limit, target = math.Inf(1), "report (sends mail)"
+		}
+		r := Result{Name: "binary size linux/arm64: " + b.Name, Value: ratio, Unit: "× hello+SDK", Target: target,
+			OK: ratio <= limit, Extra: map[string]any{"bytes": b.ARM64Bytes, "helloSDKBytes": sdkSize, "helloBytes": helloSize}}
 		if !r.OK {
 			r.Reason = fmt.Sprintf("%.1f MB against %.1f MB for hello+SDK", float64(b.ARM64Bytes)/1e6, float64(sdkSize)/1e6)
 		}

@@ -92,7 +92,7 @@ func ColdPayload(name string) ([]byte, error) {
 	case "authorizer":
 		return json.Marshal(events.APIGatewayV2CustomAuthorizerV2Request{Version: "2.0", Type: "REQUEST", RouteKey: "GET /v1/customers/{id}",
 			RawPath: "/v1/customers/x", Headers: map[string]string{}})
-	case "audit", "emailsender", "promotionrun":
+	case "audit", "emailsender", "promotionrun", "holdrelease":
 		return scheduleEvent()
 	case "promotionworker":
 		return json.Marshal(events.SQSEvent{Records: []events.SQSMessage{}})
@@ -119,6 +119,47 @@ var Workloads = map[string]Workload{
 	"promotionworker":    promotionWorkerLoad,
 	"emailsender":        emailSenderLoad,
 	"audit":              auditLoad,
+	"checkout":           checkoutLoad,
+	"holdrelease":        holdReleaseLoad,
+}
+
+// checkoutLoad holds a customer's credit for a checkout and voids or
+// captures it, as a shop's checkout does: a hold, then its void or capture.
+func checkoutLoad(ctx context.Context, l *Ledger) (func(int) ([]byte, error), error) {
+	custs, err := customerPool(ctx, l, 4, 1_000_000_000)
+	if err != nil {
+		return nil, err
+	}
+	var last string
+	return func(i int) ([]byte, error) {
+		if i%2 == 0 || last == "" {
+			h, err := l.Store.CreateHold(ctx, l.Clerk, "", gc.NewHold{Currency: "USD", Amount: 4200, OrderRef: "web-" + strconv.Itoa(i), CustomerID: custs[i%len(custs)].ID})
+			if err != nil {
+				return nil, err
+			}
+			last = h.ID
+			return APIRequest{Route: "GET /v1/holds/{id}", Path: map[string]string{"id": h.ID}, Actor: l.Clerk}.Payload()
+		}
+		id := last
+		last = ""
+		return APIRequest{Route: "POST /v1/holds/{id}/void", Path: map[string]string{"id": id}, Actor: l.Clerk,
+			IdemKey: "void-" + strconv.Itoa(i)}.Payload()
+	}, nil
+}
+
+// holdReleaseLoad is the release job's tick over a table with holds, none
+// expired yet (the common case: the job finds nothing to release).
+func holdReleaseLoad(ctx context.Context, l *Ledger) (func(int) ([]byte, error), error) {
+	custs, err := customerPool(ctx, l, 4, 1_000_000_000)
+	if err != nil {
+		return nil, err
+	}
+	for i := range 20 {
+		if _, err := l.Store.CreateHold(ctx, l.Clerk, "", gc.NewHold{Currency: "USD", Amount: 100, OrderRef: "rel-" + strconv.Itoa(i), CustomerID: custs[i%len(custs)].ID}); err != nil {
+			return nil, err
+		}
+	}
+	return func(int) ([]byte, error) { return scheduleEvent() }, nil
 }
 
 func authorizerLoad(ctx context.Context, l *Ledger) (func(int) ([]byte, error), error) {

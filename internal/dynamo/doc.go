@@ -36,7 +36,7 @@
 //	promotion         SHOP#<s>#PROMO#<p>          PROMO     SHOP#<s>#PROMOS / <p>
 //	promotion run     SHOP#<s>#PROMO#<p>          RUN#<r>
 //	run batch         SHOP#<s>#PROMO#<p>#RUN#<r>  BATCH#<seq, 8 digits>
-//	batch lease       SHOP#<s>#PROMO#<p>#RUN#<r>  LEASE#<seq, 8 digits>  (a promotion with a budget)
+//	batch lease       SHOP#<s>#PROMO#<p>#RUN#<r>#LEASE#<seq, 8 digits>  LEASE  (a promotion with a budget)
 //	grant             SHOP#<s>#PROMO#<p>#GRANT#<order>[#<card>]  GRANT
 //	grants of a cust. SHOP#<s>#PROMO#<p>#CUST#<c> GRANTS
 //	waiting order     SHOP#<s>#PROMO#<p>#WAIT#<k> WAIT      SHOP#<s>#PROMO#<p>#WAITING / <time>#<k> (#RESOLVED once resolved)
@@ -99,7 +99,7 @@
 // Table partition keys are per record (a customer, a card, an order), so
 // only the index lists could be hot. Every list that grows with a shop's
 // traffic is spread over shards (shards.go holds the counts, ListShards = 16
-// and MailShards = 64): transactions and orders by UTC day and shard, the
+// and MailShards = 128): transactions and orders by UTC day and shard, the
 // customers, cards and mail by shard. An item's shard <n> is FNV-1a of its
 // id modulo the count, so it is uniform and an update keeps the item in
 // its partition. No index key is shared by all shops: pending mail is per

@@ -20,7 +20,7 @@ import (
 //
 //	run            SHOP#<s>#PROMO#<p>                 RUN#<run>    (the promotion's item collection: its run history)
 //	batch          SHOP#<s>#PROMO#<p>#RUN#<run>        BATCH#<seq, 8 digits>
-//	batch lease    SHOP#<s>#PROMO#<p>#RUN#<run>        LEASE#<seq, 8 digits>  (promotions with a budget)
+//	batch lease    SHOP#<s>#PROMO#<p>#RUN#<run>#LEASE#<seq, 8 digits>  LEASE  (promotions with a budget)
 //	waiting order  SHOP#<s>#PROMO#<p>#WAIT#<grant key> WAIT         GSI1 SHOP#<s>#PROMO#<p>#WAITING / <order time>#<grant key>
 //	                                                              (GSI1PK becomes ...#RESOLVED when resolved)
 //
@@ -65,7 +65,9 @@ func keyBatch(shopID, promoID, runID string, seq int) key {
 
 // keyLease is a batch's lease of the promotion's budget, beside the batch.
 func keyLease(shopID, promoID, runID string, seq int) key {
-	return key{keyBatch(shopID, promoID, runID, seq).pk, fmt.Sprintf("LEASE#%08d", seq)}
+	// Each batch's lease is a partition of its own: every grant of the
+	// batch writes it, and batches run in parallel.
+	return key{fmt.Sprintf("%s#LEASE#%08d", keyBatch(shopID, promoID, runID, seq).pk, seq), "LEASE"}
 }
 
 func keyWaiting(shopID, promoID, grantKey string) key {
@@ -402,7 +404,12 @@ func (s *Store) runOrders(ctx context.Context, shopID string, run gc.PromotionRu
 		}
 		after = start.s(attrGSI1SK)
 	}
-	items, more, err := s.queryMerged(ctx, gsiDaily(shopID, "ORDERS", run.From, run.Until), after, fmtTime(run.Until), limit)
+	// The days before the cursor's are done: read from its day on.
+	from := run.From
+	if t, err := time.Parse(timeLayout, strings.SplitN(after, "#", 2)[0]); err == nil && t.After(from) {
+		from = t
+	}
+	items, more, err := s.queryMerged(ctx, gsiDaily(shopID, "ORDERS", from, run.Until), after, fmtTime(run.Until), limit)
 	if err != nil {
 		return nil, "", fmt.Errorf("run orders: %w", err)
 	}
