@@ -1,11 +1,11 @@
 package bench
 
 import (
-	"math"
 	"bufio"
 	"bytes"
 	"context"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"regexp"
