@@ -35,8 +35,8 @@
 //	attempt counter   SHOP#<s>#LIMIT#<scope>      LIMIT     (expiresAt TTL; scope: customer, client or shop, and the window)
 //	promotion         SHOP#<s>#PROMO#<p>          PROMO     SHOP#<s>#PROMOS / <p>
 //	promotion run     SHOP#<s>#PROMO#<p>          RUN#<r>
-//	run batch         SHOP#<s>#PROMO#<p>#RUN#<r>  BATCH#<seq, 8 digits>
-//	batch lease       SHOP#<s>#PROMO#<p>#RUN#<r>#LEASE#<seq, 8 digits>  LEASE  (a promotion with a budget)
+//	run batch         SHOP#<s>#PROMO#<p>#RUN#<r>#BATCH#<seq, 8 digits>  BATCH
+//	batch lease       SHOP#<s>#PROMO#<p>#RUN#<r>#BATCH#<seq, 8 digits>  LEASE  (a promotion with a budget)
 //	grant             SHOP#<s>#PROMO#<p>#GRANT#<order>[#<card>]  GRANT
 //	grants of a cust. SHOP#<s>#PROMO#<p>#CUST#<c> GRANTS
 //	waiting order     SHOP#<s>#PROMO#<p>#WAIT#<k> WAIT      SHOP#<s>#PROMO#<p>#WAITING / <time>#<k> (#RESOLVED once resolved)
@@ -69,7 +69,7 @@
 //	                                   days and every n, GSI1SK between times, merged
 //	promotions of a shop (scheduler) GSI1PK = SHOP#<s>#PROMOS                        GSI1
 //	a promotion's runs, newest first PK = SHOP#<s>#PROMO#<p>, SK begins_with RUN#    table
-//	a run's batch / pending batches  PK = SHOP#<s>#PROMO#<p>#RUN#<r> [, SK]          table
+//	a run's batch / pending batches  PK = ...#RUN#<r>#BATCH#<seq> (BatchGetItem of 1..n) table
 //	grant once, count per customer   PK = ...#GRANT#<k> / ...#CUST#<c> (conditions)  table
 //	guest orders waiting (runs)      GSI1PK = SHOP#<s>#PROMO#<p>#WAITING, SK < from  GSI1
 //	customer history, newest first   GSI2PK = SHOP#<s>#CUST#<id>, descending         GSI2

@@ -22,7 +22,7 @@ import (
 //	                                                                       credit if status active and
 //	                                                                       budgetRemaining >= credit; otherwise not
 //	                                                                       written nor checked (see grantWrites)
-//	batch lease      SHOP#<s>#PROMO#<p>#RUN#<r>#LEASE#<n>       LEASE      leaseRemaining -= credit if leaseRemaining
+//	batch lease      SHOP#<s>#PROMO#<p>#RUN#<r>#BATCH#<n>       LEASE      leaseRemaining -= credit if leaseRemaining
 //	                                                                       >= credit and not returned (paid from it)
 //	customer         SHOP#<s>#CUST#<customer>                   CUSTOMER   balance += credit if version unchanged
 //	transaction      SHOP#<s>#TX#<id>                           TX         promotion_expense -credit, customer +credit

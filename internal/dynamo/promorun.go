@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sort"
 	"strings"
 	"time"
 
@@ -19,8 +20,8 @@ import (
 // Promotion runs are stored beside the promotion they run:
 //
 //	run            SHOP#<s>#PROMO#<p>                 RUN#<run>    (the promotion's item collection: its run history)
-//	batch          SHOP#<s>#PROMO#<p>#RUN#<run>        BATCH#<seq, 8 digits>
-//	batch lease    SHOP#<s>#PROMO#<p>#RUN#<run>#LEASE#<seq, 8 digits>  LEASE  (promotions with a budget)
+//	batch          SHOP#<s>#PROMO#<p>#RUN#<run>#BATCH#<seq, 8 digits>  BATCH
+//	batch lease    SHOP#<s>#PROMO#<p>#RUN#<run>#BATCH#<seq, 8 digits>  LEASE  (promotions with a budget)
 //	waiting order  SHOP#<s>#PROMO#<p>#WAIT#<grant key> WAIT         GSI1 SHOP#<s>#PROMO#<p>#WAITING / <order time>#<grant key>
 //	                                                              (GSI1PK becomes ...#RESOLVED when resolved)
 //
@@ -59,15 +60,17 @@ func keyRun(shopID, promoID, runID string) key {
 	return key{shopPrefix(shopID) + "PROMO#" + promoID, "RUN#" + runID}
 }
 
+// keyBatch is a batch of a run: a partition of its own, since batches are
+// written in parallel (created, completed) and their items are large.
 func keyBatch(shopID, promoID, runID string, seq int) key {
-	return key{shopPrefix(shopID) + "PROMO#" + promoID + "#RUN#" + runID, fmt.Sprintf("BATCH#%08d", seq)}
+	return key{fmt.Sprintf("%sPROMO#%s#RUN#%s#BATCH#%08d", shopPrefix(shopID), promoID, runID, seq), "BATCH"}
 }
 
 // keyLease is a batch's lease of the promotion's budget, beside the batch.
 func keyLease(shopID, promoID, runID string, seq int) key {
 	// Each batch's lease is a partition of its own: every grant of the
 	// batch writes it, and batches run in parallel.
-	return key{fmt.Sprintf("%s#LEASE#%08d", keyBatch(shopID, promoID, runID, seq).pk, seq), "LEASE"}
+	return key{keyBatch(shopID, promoID, runID, seq).pk, "LEASE"}
 }
 
 func keyWaiting(shopID, promoID, grantKey string) key {
@@ -600,29 +603,37 @@ func (s *Store) Batch(ctx context.Context, shopID, promoID, runID string, seq in
 
 // OutstandingBatches lists a run's batches that are not done.
 func (s *Store) OutstandingBatches(ctx context.Context, shopID string, run gc.PromotionRun) ([]int, error) {
-	p := dynamodb.NewQueryPaginator(s.client, &dynamodb.QueryInput{
-		TableName:                 aws.String(s.table),
-		KeyConditionExpression:    aws.String("PK = :pk"),
-		FilterExpression:          aws.String("#status = :pending"),
-		ProjectionExpression:      aws.String("seq"),
-		ExpressionAttributeNames:  map[string]string{"#status": "status"},
-		ExpressionAttributeValues: item{":pk": avS(keyBatch(shopID, run.PromotionID, run.ID, 0).pk), ":pending": avS("pending")},
-		ConsistentRead:            aws.Bool(true),
-	})
+	// Every batch is its own partition: read them all by key (the run
+	// knows how many it cut), 100 a request, and keep the pending ones.
+	var keys []map[string]types.AttributeValue
+	for seq := 1; seq <= run.Batches; seq++ {
+		keys = append(keys, keyBatch(shopID, run.PromotionID, run.ID, seq).av())
+	}
 	var seqs []int
-	for p.HasMorePages() {
-		out, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("outstanding batches: %w", err)
-		}
-		for _, it := range out.Items {
-			n, err := item(it).n("seq")
+	for len(keys) > 0 {
+		chunk := keys[:min(len(keys), 100)]
+		keys = keys[len(chunk):]
+		for len(chunk) > 0 {
+			out, err := s.client.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: map[string]types.KeysAndAttributes{
+				s.table: {Keys: chunk, ConsistentRead: aws.Bool(true), ProjectionExpression: aws.String("seq, #status"),
+					ExpressionAttributeNames: map[string]string{"#status": "status"}}}})
 			if err != nil {
-				return nil, err
+				return nil, fmt.Errorf("outstanding batches: %w", err)
 			}
-			seqs = append(seqs, int(n))
+			for _, it := range out.Responses[s.table] {
+				if item(it).s("status") != "pending" {
+					continue
+				}
+				n, err := item(it).n("seq")
+				if err != nil {
+					return nil, err
+				}
+				seqs = append(seqs, int(n))
+			}
+			chunk = out.UnprocessedKeys[s.table].Keys
 		}
 	}
+	sort.Ints(seqs)
 	return seqs, nil
 }
 
