@@ -365,91 +365,17 @@ func (l *WriteLog) Report(n int) HotReport {
 	return r
 }
 
-// wireAV is the part of a DynamoDB JSON attribute value a key needs.
-type wireAV struct {
-	S *string `json:"S"`
-	N *string `json:"N"`
-}
-
-type wireKey map[string]wireAV
-
-func (k wireKey) key() ItemKey {
-	s := func(name string) string {
-		av := k[name]
-		switch {
-		case av.S != nil:
-			return *av.S
-		case av.N != nil:
-			return *av.N
-		}
-		return ""
-	}
-	return ItemKey{PK: s("PK"), SK: s("SK")}
-}
-
-type wireWrite struct {
-	Item wireKey `json:"Item"`
-	Key  wireKey `json:"Key"`
-}
-
-func (w *wireWrite) key() ItemKey {
-	if w.Item != nil {
-		return w.Item.key()
-	}
-	return w.Key.key()
-}
-
-type wireRequest struct {
-	Item          wireKey `json:"Item"`
-	Key           wireKey `json:"Key"`
-	TransactItems []struct {
-		Put            *wireWrite `json:"Put"`
-		Update         *wireWrite `json:"Update"`
-		Delete         *wireWrite `json:"Delete"`
-		ConditionCheck *wireWrite `json:"ConditionCheck"`
-	} `json:"TransactItems"`
-	RequestItems map[string][]struct {
-		PutRequest    *wireWrite `json:"PutRequest"`
-		DeleteRequest *wireWrite `json:"DeleteRequest"`
-	} `json:"RequestItems"`
-}
-
 func (l *WriteLog) add(op string, body []byte) {
-	if !writeOps[op] {
-		return
-	}
-	var req wireRequest
-	if err := json.Unmarshal(body, &req); err != nil {
-		return // minidyn answers the malformed request itself
+	req, ok := ParseWriteRequest(op, body, true)
+	if !ok {
+		return // not a write, or malformed: minidyn answers it itself
 	}
 	var writes, checks []ItemKey
-	switch op {
-	case "PutItem":
-		writes = append(writes, req.Item.key())
-	case "UpdateItem", "DeleteItem":
-		writes = append(writes, req.Key.key())
-	case "TransactWriteItems":
-		for _, ti := range req.TransactItems {
-			switch {
-			case ti.Put != nil:
-				writes = append(writes, ti.Put.key())
-			case ti.Update != nil:
-				writes = append(writes, ti.Update.key())
-			case ti.Delete != nil:
-				writes = append(writes, ti.Delete.key())
-			case ti.ConditionCheck != nil:
-				checks = append(checks, ti.ConditionCheck.key())
-			}
-		}
-	case "BatchWriteItem":
-		for _, reqs := range req.RequestItems {
-			for _, r := range reqs {
-				if r.PutRequest != nil {
-					writes = append(writes, r.PutRequest.key())
-				} else if r.DeleteRequest != nil {
-					writes = append(writes, r.DeleteRequest.key())
-				}
-			}
+	for _, a := range req.Actions {
+		if a.Kind == "Check" {
+			checks = append(checks, a.Key)
+		} else {
+			writes = append(writes, a.Key)
 		}
 	}
 	l.mu.Lock()

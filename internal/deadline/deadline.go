@@ -21,21 +21,14 @@ func Reserve(ctx context.Context, reserve time.Duration) (context.Context, conte
 	if !ok {
 		return ctx, func() {}
 	}
-	left := time.Until(d)
-	if left < 2*reserve {
-		reserve = left / 2
+	if l := time.Until(d); l < 2*reserve {
+		reserve = l / 2
 	}
 	return context.WithDeadline(ctx, d.Add(-reserve))
 }
 
-// Within returns ctx bounded to at most budget from now (a nearer deadline
-// of ctx still wins).
-func Within(ctx context.Context, budget time.Duration) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(ctx, budget)
-}
-
-// Left is the time until ctx's deadline; ok is false without a deadline.
-func Left(ctx context.Context) (left time.Duration, ok bool) {
+// left is the time until ctx's deadline; ok is false without a deadline.
+func left(ctx context.Context) (time.Duration, bool) {
 	d, ok := ctx.Deadline()
 	if !ok {
 		return 0, false
@@ -47,8 +40,8 @@ func Left(ctx context.Context) (left time.Duration, ok bool) {
 // it: the moment a loop stops taking new work and leaves the rest to the
 // next invocation.
 func Low(ctx context.Context, need time.Duration) bool {
-	left, ok := Left(ctx)
-	return ok && left < need
+	l, ok := left(ctx)
+	return ok && l < need
 }
 
 // Expired reports whether err happened because ctx's deadline passed (or

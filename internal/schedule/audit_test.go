@@ -14,8 +14,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/giftcredit/giftcredit/infra/localaws"
-	"github.com/giftcredit/giftcredit/internal/dynamo"
-	"github.com/giftcredit/giftcredit/internal/giftcode"
 	gc "github.com/giftcredit/giftcredit/internal/giftcredit"
 	"github.com/giftcredit/giftcredit/internal/mail"
 	"github.com/giftcredit/giftcredit/internal/schedule"
@@ -26,20 +24,8 @@ import (
 // the shop's admin; a sound shop gets no email.
 func TestAuditEmailsTheAdminOnABreach(t *testing.T) {
 	ctx := context.Background()
-	dyn, err := localaws.StartDynamo("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dyn.Close()
-	client := localaws.NewDynamoClient(dyn.URL(), nil)
-	if err := dynamo.CreateTable(ctx, client, "t"); err != nil {
-		t.Fatal(err)
-	}
-	kr, err := giftcode.NewKeyring([]byte("audit-test-secret-0123456789"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	store := dynamo.New(client, "t", dynamo.WithKeyring(kr))
+	dyn := startDynamo(t)
+	store := storeAt(t, dyn.URL())
 	sound, err := store.CreateShop(ctx, gc.Shop{Name: "Sound", AdminEmail: "sound@shop.test", SenderAddress: "noreply@shop.test", DefaultCurrency: "USD"})
 	if err != nil {
 		t.Fatal(err)
@@ -59,7 +45,7 @@ func TestAuditEmailsTheAdminOnABreach(t *testing.T) {
 		}
 		if sh.ID == broken.ID {
 			// Someone edits a balance by hand, outside the ledger.
-			_, err := client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			_, err := localaws.NewDynamoClient(dyn.URL(), nil).UpdateItem(ctx, &dynamodb.UpdateItemInput{
 				TableName:                 aws.String("t"),
 				Key:                       map[string]types.AttributeValue{"PK": &types.AttributeValueMemberS{Value: "SHOP#" + sh.ID + "#CUST#" + c.ID}, "SK": &types.AttributeValueMemberS{Value: "CUSTOMER"}},
 				UpdateExpression:          aws.String("SET bal_USD = :b"),

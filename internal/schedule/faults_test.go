@@ -42,25 +42,44 @@ func newFault(tb testing.TB, target string) *localaws.Fault {
 	return f
 }
 
-// faultyStore is a store on a Fault in front of minidyn (passing at first).
-func faultyStore(tb testing.TB) (*dynamo.Store, *localaws.Fault) {
+// testKeyring is the keyring of every store of these tests.
+func testKeyring(tb testing.TB) *giftcode.Keyring {
+	tb.Helper()
+	kr, err := giftcode.NewKeyring([]byte("schedule-test-secret-0123456789"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return kr
+}
+
+// startDynamo starts a minidyn of the test's own.
+func startDynamo(tb testing.TB) *localaws.Dynamo {
 	tb.Helper()
 	dyn, err := localaws.StartDynamo("")
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(dyn.Close)
-	f := newFault(tb, dyn.URL())
-	f.Pass()
-	client := localaws.NewDynamoClient(f.URL(), nil)
+	return dyn
+}
+
+// storeAt creates the table at endpoint and returns a store on it, with
+// the test keyring and opts.
+func storeAt(tb testing.TB, endpoint string, opts ...dynamo.Option) *dynamo.Store {
+	tb.Helper()
+	client := localaws.NewDynamoClient(endpoint, nil)
 	if err := dynamo.CreateTable(context.Background(), client, "t"); err != nil {
 		tb.Fatal(err)
 	}
-	kr, err := giftcode.NewKeyring([]byte("fault-test-secret-0123456789"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return dynamo.New(client, "t", dynamo.WithKeyring(kr), dynamo.WithComposer(mail.NewComposer("noreply@shop.test"))), f
+	return dynamo.New(client, "t", append([]dynamo.Option{dynamo.WithKeyring(testKeyring(tb))}, opts...)...)
+}
+
+// faultyStore is a store on a Fault in front of minidyn (passing at first).
+func faultyStore(tb testing.TB) (*dynamo.Store, *localaws.Fault) {
+	tb.Helper()
+	f := newFault(tb, startDynamo(tb).URL())
+	f.Pass()
+	return storeAt(tb, f.URL(), dynamo.WithComposer(mail.NewComposer("noreply@shop.test"))), f
 }
 
 // TestEmailSenderWithSESHung: the sender's send hangs; it gives up in time,

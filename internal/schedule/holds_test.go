@@ -11,9 +11,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/giftcredit/giftcredit/infra/localaws"
 	"github.com/giftcredit/giftcredit/internal/dynamo"
-	"github.com/giftcredit/giftcredit/internal/giftcode"
 	gc "github.com/giftcredit/giftcredit/internal/giftcredit"
 	"github.com/giftcredit/giftcredit/internal/schedule"
 )
@@ -24,23 +22,10 @@ import (
 func TestHoldReleaseReleasesExpiredHoldsOnce(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	dyn, err := localaws.StartDynamo("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dyn.Close()
-	client := localaws.NewDynamoClient(dyn.URL(), nil)
-	if err := dynamo.CreateTable(ctx, client, "t"); err != nil {
-		t.Fatal(err)
-	}
-	kr, err := giftcode.NewKeyring([]byte("release-test-secret-0123456789"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var ns atomic.Int64
 	ns.Store(time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC).UnixNano())
 	now := func() time.Time { return time.Unix(0, ns.Add(int64(time.Millisecond))).UTC() }
-	store := dynamo.New(client, "t", dynamo.WithKeyring(kr), dynamo.WithClock(now))
+	store := storeAt(t, startDynamo(t).URL(), dynamo.WithClock(now))
 	sh, err := store.CreateShop(ctx, gc.Shop{Name: "Shop", DefaultCurrency: "USD"})
 	if err != nil {
 		t.Fatal(err)

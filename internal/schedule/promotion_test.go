@@ -53,20 +53,9 @@ type promoShop struct {
 func newPromoShop(tb testing.TB, n int) *promoShop {
 	tb.Helper()
 	ctx := context.Background()
-	dyn, err := localaws.StartDynamo("")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(dyn.Close)
-	client := localaws.NewDynamoClient(dyn.URL(), nil)
-	if err := dynamo.CreateTable(ctx, client, "t"); err != nil {
-		tb.Fatal(err)
-	}
-	kr, err := giftcode.NewKeyring([]byte("promotion-test-secret-0123456789"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	ps := &promoShop{dyn: dyn, kr: kr, store: dynamo.New(client, "t", dynamo.WithKeyring(kr), dynamo.WithComposer(mail.NewComposer("noreply@shop.test"))), orders: n}
+	dyn, kr := startDynamo(tb), testKeyring(tb)
+	ps := &promoShop{dyn: dyn, kr: kr, store: storeAt(tb, dyn.URL(), dynamo.WithComposer(mail.NewComposer("noreply@shop.test"))), orders: n}
+	var err error
 	if ps.shop, err = ps.store.CreateShop(ctx, gc.Shop{Name: "Promo Shop", AdminEmail: "admin@shop.test", DefaultCurrency: "USD"}); err != nil {
 		tb.Fatal(err)
 	}
