@@ -27,10 +27,10 @@ type Dynamo struct {
 	// failBefore, when set and true for a request, turns on minidyn's
 	// failure emulation for just that request: it fails without effect.
 	failBefore atomic.Pointer[func(op string) bool]
-	// hangBefore and hangAfter, when set and true for a request, hold it
-	// until the caller gives up: before serving it (no effect) or after
-	// (it took effect, and the caller never hears).
-	hangBefore, hangAfter atomic.Pointer[func(op string) bool]
+	// hangAfter, when set and true for a request, serves it and then
+	// holds it until the caller gives up: it took effect, and the caller
+	// never hears. (A dependency that never answers at all is a Fault.)
+	hangAfter atomic.Pointer[func(op string) bool]
 }
 
 // StartDynamo starts minidyn on addr ("" picks a free loopback port).
@@ -50,16 +50,12 @@ func StartDynamo(addr string) (*Dynamo, error) {
 
 func (d *Dynamo) serve(w http.ResponseWriter, r *http.Request) {
 	target := r.Header.Get("X-Amz-Target")
-	if hb := d.hangBefore.Load(); hb != nil && (*hb)(target) {
-		<-r.Context().Done()
-		return
-	}
 	if ha := d.hangAfter.Load(); ha != nil && (*ha)(target) {
 		d.Server.ServeHTTP(httptest.NewRecorder(), r)
 		<-r.Context().Done()
 		return
 	}
-	if fb := d.failBefore.Load(); fb != nil && (*fb)(r.Header.Get("X-Amz-Target")) {
+	if fb := d.failBefore.Load(); fb != nil && (*fb)(target) {
 		d.Server.EmulateFailure(server.FailureConditionInternalServerError)
 		defer d.Server.EmulateFailure(server.FailureConditionNone)
 	}
@@ -70,7 +66,7 @@ func (d *Dynamo) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	rec := httptest.NewRecorder()
 	d.Server.ServeHTTP(rec, r)
-	if (*f)(r.Header.Get("X-Amz-Target")) {
+	if (*f)(target) {
 		w.Header().Set("Content-Type", "application/x-amz-json-1.0")
 		w.WriteHeader(http.StatusInternalServerError)
 		_, _ = w.Write([]byte(`{"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError","message":"injected: response lost"}`))
@@ -86,30 +82,13 @@ func (d *Dynamo) serve(w http.ResponseWriter, r *http.Request) {
 // LoseResponses makes the server apply requests but answer 500 whenever f
 // (given the X-Amz-Target, e.g. "DynamoDB_20120810.TransactWriteItems")
 // returns true; nil stops it.
-func (d *Dynamo) LoseResponses(f func(target string) bool) {
-	if f == nil {
-		d.faultAfter.Store(nil)
-		return
-	}
-	d.faultAfter.Store(&f)
-}
+func (d *Dynamo) LoseResponses(f func(target string) bool) { storeFault(&d.faultAfter, f) }
 
 // FailRequests makes every request for which f (given the X-Amz-Target)
 // returns true fail through minidyn's failure emulation, without effect;
 // nil stops it. Use it from one goroutine at a time: the emulation is
 // server-wide while such a request is served.
-func (d *Dynamo) FailRequests(f func(target string) bool) {
-	if f == nil {
-		d.failBefore.Store(nil)
-		return
-	}
-	d.failBefore.Store(&f)
-}
-
-// HangRequests holds every request for which f (given the X-Amz-Target)
-// returns true until its caller gives up, without serving it: a DynamoDB
-// that accepts and never answers. nil stops it.
-func (d *Dynamo) HangRequests(f func(target string) bool) { storeFault(&d.hangBefore, f) }
+func (d *Dynamo) FailRequests(f func(target string) bool) { storeFault(&d.failBefore, f) }
 
 // HangResponses serves every request for which f returns true and then
 // holds it until its caller gives up: the write took effect, the caller

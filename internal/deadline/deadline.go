@@ -36,10 +36,13 @@ func left(ctx context.Context) (time.Duration, bool) {
 	return time.Until(d), true
 }
 
-// Low reports whether ctx has a deadline and less than need is left before
-// it: the moment a loop stops taking new work and leaves the rest to the
-// next invocation.
+// Low reports whether ctx has ended, or has a deadline and less than need
+// left before it: the moment a loop stops taking new work and leaves the
+// rest to the next invocation.
 func Low(ctx context.Context, need time.Duration) bool {
+	if ctx.Err() != nil {
+		return true
+	}
 	l, ok := left(ctx)
 	return ok && l < need
 }

@@ -59,6 +59,9 @@ func TestLowAndExpired(t *testing.T) {
 		t.Error("a live context has not expired")
 	}
 	cancel()
+	if !deadline.Low(ctx, 0) {
+		t.Error("an ended context is always low")
+	}
 	if !deadline.Expired(ctx, err) || deadline.Expired(ctx, nil) {
 		t.Error("Expired must be true only for an error after the context ended")
 	}

@@ -106,8 +106,14 @@ func Deliver(ctx context.Context, budget time.Duration, m Mailer, o Outbox, shop
 			firstErr = err
 		}
 	}
+	// Only a request's own delivery (it has a budget) hands what it could
+	// not send to the scheduled sender at once; the sender's retries are
+	// already scheduled by their claim.
 	var unsent []string
 	for _, e := range emails {
+		if budget <= 0 {
+			break
+		}
 		if _, ok := sent[e.ID]; !ok && e.ID != "" {
 			unsent = append(unsent, e.ID)
 		}

@@ -233,7 +233,6 @@ var (
 	ErrHoldClosed   = Errorf(ECONFLICT, "the hold is no longer held")
 	ErrHoldExpired  = Errorf(ECONFLICT, "the hold has expired")
 	ErrNotASpend    = Errorf(ECONFLICT, "the transaction is not a spend that can be refunded")
-	ErrOverRefund   = Errorf(ECONFLICT, "the refunds would exceed what the transaction spent")
 )
 
 // Funds is the source of a hold as read: a customer or a card.
@@ -319,7 +318,7 @@ func (w *holdWork) move(delta int64) (Posting, error) {
 		c := w.funds.Card
 		after, err := money.AddInt64(c.Balance, delta)
 		if err != nil || after < 0 {
-			return p, Errorf(EINSUFFICIENTFUNDS, "the gift card holds %s", minorString(c.Balance, cur))
+			return p, Errorf(EINSUFFICIENTFUNDS, "the gift card holds %s", FormatMinor(c.Balance, cur))
 		}
 		if !ch.Moves() {
 			ch.Version = c.Version
@@ -430,7 +429,7 @@ func PlanCapture(st Stamp, h *HoldState, in HoldCapture, funds Funds) (HoldPlan,
 		return HoldPlan{}, ErrHoldExpired
 	}
 	if in.Amount > h.Remaining() {
-		return HoldPlan{}, Errorf(EINSUFFICIENTFUNDS, "the hold holds %s", minorString(h.Remaining(), h.Currency))
+		return HoldPlan{}, Errorf(EINSUFFICIENTFUNDS, "the hold holds %s", FormatMinor(h.Remaining(), h.Currency))
 	}
 	if len(h.Captures) >= MaxCaptures {
 		return HoldPlan{}, Errorf(ECONFLICT, "a hold takes at most %d captures; void it and hold again", MaxCaptures)
@@ -599,11 +598,10 @@ func RefundTargetOf(in NewRefund, spend Spend) (account string, err error) {
 // the account it goes to, and the spend's refunded total after (written
 // only if it is still Refunded before).
 type RefundPlan struct {
-	Result          Refund
-	Tx              Transaction
-	Funds           FundsChange
-	Refunded        int64
-	RefundedVersion int64
+	Result   Refund
+	Tx       Transaction
+	Funds    FundsChange
+	Refunded int64
 }
 
 // PlanRefund gives back in.Amount of spend (nil: not found), which has
@@ -627,7 +625,7 @@ func PlanRefund(st Stamp, in NewRefund, spend *Transaction, refunded, refundedVe
 		return p, Invalid("currency", "the transaction spent %s", sp.Currency)
 	}
 	if in.Amount > sp.Amount-refunded {
-		return p, Errorf(ECONFLICT, "the refunds would exceed what the transaction spent: %s is left to refund", minorString(sp.Amount-refunded, sp.Currency))
+		return p, Errorf(ECONFLICT, "the refunds would exceed what the transaction spent: %s is left to refund", FormatMinor(sp.Amount-refunded, sp.Currency))
 	}
 	tx := st.Tx(TxRefund)
 	tx.RefundOf, tx.OrderRef, tx.OrderID = spend.ID, spend.OrderRef, spend.OrderID
@@ -659,7 +657,7 @@ func PlanRefund(st Stamp, in NewRefund, spend *Transaction, refunded, refundedVe
 		}
 		return p, fmt.Errorf("refund %s: the source account was not read", spend.ID)
 	}
-	p.Tx, p.Refunded, p.RefundedVersion = tx, refunded+in.Amount, refundedVersion
+	p.Tx, p.Refunded = tx, refunded+in.Amount
 	p.Result = Refund{ID: tx.ID, TransactionID: spend.ID, Amount: in.Amount, Currency: in.Currency, To: in.To}
 	return p, nil
 }

@@ -3,10 +3,11 @@ package giftcredit
 import (
 	"context"
 	"fmt"
-	"math"
 	"math/big"
 	"sort"
 	"time"
+
+	"github.com/giftcredit/giftcredit/internal/money"
 )
 
 // Ledger is the set of operations on a shop's customers, gift cards, orders
@@ -106,8 +107,8 @@ func (t Transaction) Validate() error {
 		if p.Account == "" || p.Currency == "" {
 			return fmt.Errorf("transaction %s posting %d has no account or currency", t.ID, i)
 		}
-		s, ok := addInt64(sums[p.Currency], p.Amount)
-		if !ok {
+		s, err := money.AddInt64(sums[p.Currency], p.Amount)
+		if err != nil {
 			return fmt.Errorf("transaction %s overflows in %s", t.ID, p.Currency)
 		}
 		sums[p.Currency] = s
@@ -118,13 +119,6 @@ func (t Transaction) Validate() error {
 		}
 	}
 	return nil
-}
-
-func addInt64(a, b int64) (int64, bool) {
-	if (b > 0 && a > math.MaxInt64-b) || (b < 0 && a < math.MinInt64-b) {
-		return 0, false
-	}
-	return a + b, true
 }
 
 // AuditReport is the outcome of walking a shop's ledger.

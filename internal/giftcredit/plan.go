@@ -83,14 +83,15 @@ func (c CustomerState) Move(cur string, delta int64) (BalanceChange, Posting, er
 		return BalanceChange{}, Posting{}, Invalid("amount", "the balance would overflow")
 	}
 	if after < 0 {
-		return BalanceChange{}, Posting{}, Errorf(EINSUFFICIENTFUNDS, "the customer's %s credit is %s", cur, minorString(c.BalanceOf(cur), cur))
+		return BalanceChange{}, Posting{}, Errorf(EINSUFFICIENTFUNDS, "the customer's %s credit is %s", cur, FormatMinor(c.BalanceOf(cur), cur))
 	}
 	ch := BalanceChange{CustomerID: c.ID, Currency: cur, After: after, Version: c.Version}
 	return ch, Posting{Account: CustomerAccount(c.ID), Currency: cur, Amount: delta, BalanceAfter: &after, Version: c.Version + 1}, nil
 }
 
-// minorString renders minor units with the currency's exponent ("12.50 USD").
-func minorString(amount int64, cur string) string {
+// FormatMinor renders minor units with the currency's exponent ("12.50
+// USD"), or "<amount> <cur>" for a currency the table does not know.
+func FormatMinor(amount int64, cur string) string {
 	m, err := money.New(amount, cur)
 	if err != nil {
 		return fmt.Sprintf("%d %s", amount, cur)

@@ -97,16 +97,6 @@ type Balance struct {
 	Held     int64  `json:"held,omitempty"`
 }
 
-// HeldOf returns what the customer's open holds reserve in cur.
-func (c Customer) HeldOf(cur string) int64 {
-	for _, b := range c.Balances {
-		if b.Currency == cur {
-			return b.Held
-		}
-	}
-	return 0
-}
-
 // BalanceOf returns the customer's credit in currency cur (zero if none).
 func (c Customer) BalanceOf(cur string) int64 {
 	for _, b := range c.Balances {

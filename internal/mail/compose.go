@@ -1,11 +1,9 @@
 package mail
 
 import (
-	"fmt"
 	"time"
 
 	gc "github.com/giftcredit/giftcredit/internal/giftcredit"
-	"github.com/giftcredit/giftcredit/internal/money"
 )
 
 // Composer is the domain's giftcredit.Composer: it formats the domain's
@@ -21,15 +19,6 @@ var _ gc.Composer = (*Composer)(nil)
 
 // NewComposer returns a Composer whose default sender is sender.
 func NewComposer(sender string) *Composer { return &Composer{Sender: sender} }
-
-// formatAmount renders minor units with the currency's exponent.
-func formatAmount(amount int64, cur string) string {
-	m, err := money.New(amount, cur)
-	if err != nil {
-		return fmt.Sprintf("%d %s", amount, cur)
-	}
-	return m.String()
-}
 
 // Every method below passes text that people typed (a buyer's name, a
 // customer's, a shop's or a promotion's name, an address) through Clean
@@ -65,7 +54,7 @@ func (c *Composer) OrderEmails(shop gc.Shop, o gc.Order) ([]gc.Email, error) {
 		if _, ok := byRecipient[to]; !ok {
 			order = append(order, to)
 		}
-		byRecipient[to] = append(byRecipient[to], GiftCard{Code: card.Code, Amount: formatAmount(card.Amount, o.Currency)})
+		byRecipient[to] = append(byRecipient[to], GiftCard{Code: card.Code, Amount: gc.FormatMinor(card.Amount, o.Currency)})
 	}
 	for _, to := range order {
 		m, err := GiftCards(GiftCardsData{ShopName: Clean(shop.Name), BuyerName: Clean(o.BillingName),
@@ -77,10 +66,10 @@ func (c *Composer) OrderEmails(shop gc.Shop, o gc.Order) ([]gc.Email, error) {
 	}
 	if shop.AdminEmail != "" {
 		d := OrderConfirmationData{ShopName: Clean(shop.Name), OrderID: o.ID, BillingName: Clean(o.BillingName),
-			BillingEmail: Clean(o.BillingEmail), PaymentMethod: Clean(o.PaymentMethod), Total: formatAmount(o.Total, o.Currency),
-			CreditApplied: formatAmount(o.CreditApplied, o.Currency), AmountDue: formatAmount(o.AmountDue, o.Currency)}
+			BillingEmail: Clean(o.BillingEmail), PaymentMethod: Clean(o.PaymentMethod), Total: gc.FormatMinor(o.Total, o.Currency),
+			CreditApplied: gc.FormatMinor(o.CreditApplied, o.Currency), AmountDue: gc.FormatMinor(o.AmountDue, o.Currency)}
 		for _, card := range o.GiftCards {
-			d.Cards = append(d.Cards, MaskedCard{Last4: card.Last4, Amount: formatAmount(card.Amount, o.Currency), Recipient: Clean(card.RecipientEmail)})
+			d.Cards = append(d.Cards, MaskedCard{Last4: card.Last4, Amount: gc.FormatMinor(card.Amount, o.Currency), Recipient: Clean(card.RecipientEmail)})
 		}
 		m, err := OrderConfirmation(d)
 		if err != nil {
@@ -110,7 +99,7 @@ func (c *Composer) AuditEmail(shop gc.Shop, r gc.AuditReport) (gc.Email, error) 
 func (c *Composer) PromotionSummaryEmail(shop gc.Shop, p gc.Promotion, r gc.PromotionRun) (gc.Email, error) {
 	d := PromotionSummaryData{ShopName: Clean(shop.Name), PromotionName: Clean(p.Name),
 		OrdersExamined: int(r.Counts.OrdersExamined), CreditsGranted: int(r.Counts.CreditsGranted),
-		AmountGranted: formatAmount(r.Counts.AmountGranted, p.Currency)}
+		AmountGranted: gc.FormatMinor(r.Counts.AmountGranted, p.Currency)}
 	for _, reason := range gc.SkipReasons {
 		if n := r.Counts.Skipped[reason]; n > 0 {
 			d.Skipped = append(d.Skipped, SkipCount{Reason: reason.Describe(), Count: int(n)})
@@ -127,7 +116,7 @@ func (c *Composer) PromotionSummaryEmail(shop gc.Shop, p gc.Promotion, r gc.Prom
 // promotion's credit.
 func (c *Composer) PromotionCreditEmail(shop gc.Shop, p gc.Promotion, cust gc.Customer) (gc.Email, error) {
 	m, err := PromotionCredit(PromotionCreditData{CustomerName: Clean(cust.Name), ShopName: Clean(shop.Name),
-		PromotionName: Clean(p.Name), Amount: formatAmount(p.CreditAmount, p.Currency)})
+		PromotionName: Clean(p.Name), Amount: gc.FormatMinor(p.CreditAmount, p.Currency)})
 	if err != nil {
 		return gc.Email{}, err
 	}

@@ -1,6 +1,7 @@
 package promotion
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -144,7 +145,7 @@ func (s *Service) start(ctx context.Context) *invocation {
 		inv.inlineLeft = 0
 	}
 	if d, ok := ctx.Deadline(); ok {
-		inv.deadline = d.Add(-orDur(s.Reserve, DefaultReserve))
+		inv.deadline = d.Add(-cmp.Or(s.Reserve, DefaultReserve))
 	}
 	return inv
 }
@@ -154,13 +155,6 @@ func (inv *invocation) outOfTime() bool {
 }
 
 func or(v, def int) int {
-	if v > 0 {
-		return v
-	}
-	return def
-}
-
-func orDur(v, def time.Duration) time.Duration {
 	if v > 0 {
 		return v
 	}
@@ -213,7 +207,7 @@ func (s *Service) promotions(ctx context.Context, shopID string) ([]gc.Promotion
 	now := s.now()
 	// Past the follow-up, a run that is still in progress is finished, for
 	// a day; no new run starts.
-	horizon := orDur(s.FollowUp, DefaultFollowUp) + 24*time.Hour
+	horizon := cmp.Or(s.FollowUp, DefaultFollowUp) + 24*time.Hour
 	var due []gc.Promotion
 	pr := gc.PageRequest{Limit: gc.MaxPageSize}
 	for {
@@ -239,9 +233,9 @@ func (s *Service) advance(ctx context.Context, inv *invocation, shop gc.Shop, p 
 	inv.report.Promotions++
 	now := s.now()
 	var run gc.PromotionRun
-	if now.Before(p.EndsAt.Add(orDur(s.FollowUp, DefaultFollowUp))) {
+	if now.Before(p.EndsAt.Add(cmp.Or(s.FollowUp, DefaultFollowUp))) {
 		until := p.EndsAt
-		if settled := now.Add(-orDur(s.SettleLag, DefaultSettleLag)); settled.Before(until) {
+		if settled := now.Add(-cmp.Or(s.SettleLag, DefaultSettleLag)); settled.Before(until) {
 			until = settled
 		}
 		r, ok, err := s.Store.StartRun(ctx, shop.ID, p.ID, until)
@@ -324,7 +318,7 @@ func (s *Service) drive(ctx context.Context, inv *invocation, shop gc.Shop, p gc
 		return err
 	}
 	if run.Status == gc.RunRunning && !run.Complete() &&
-		(s.Queue == nil || !s.now().Before(run.UpdatedAt.Add(orDur(s.RedispatchAfter, DefaultRedispatchAfter)))) {
+		(s.Queue == nil || !s.now().Before(run.UpdatedAt.Add(cmp.Or(s.RedispatchAfter, DefaultRedispatchAfter)))) {
 		if run, err = s.redispatch(ctx, inv, shop, p, run); err != nil {
 			return err
 		}

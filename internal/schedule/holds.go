@@ -1,6 +1,7 @@
 package schedule
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -55,7 +56,7 @@ func (j *HoldRelease) Handle(ctx context.Context, ev events.EventBridgeEvent) (R
 	if batch == 0 {
 		batch = 100
 	}
-	work, cancel := deadline.Reserve(ctx, orDuration(j.Reserve, DefaultReserve))
+	work, cancel := deadline.Reserve(ctx, cmp.Or(j.Reserve, DefaultReserve))
 	defer cancel()
 	shops, err := j.Store.Shops(work)
 	if err != nil {
@@ -74,7 +75,7 @@ func (j *HoldRelease) Handle(ctx context.Context, ev events.EventBridgeEvent) (R
 func (j *HoldRelease) releaseShop(ctx, work context.Context, shopID string, now time.Time, batch int, res *Result) error {
 	seen := map[string]bool{}
 	for {
-		if work.Err() != nil || deadline.Low(work, orDuration(j.PerHold, DefaultPerHold)) {
+		if deadline.Low(work, cmp.Or(j.PerHold, DefaultPerHold)) {
 			res.Counts["deferred"]++
 			j.Logger.WarnContext(ctx, "hold release out of time", "shop", shopID)
 			return nil
@@ -90,7 +91,7 @@ func (j *HoldRelease) releaseShop(ctx, work context.Context, shopID string, now 
 			}
 			seen[id] = true
 			fresh++
-			if work.Err() != nil || deadline.Low(work, orDuration(j.PerHold, DefaultPerHold)) {
+			if deadline.Low(work, cmp.Or(j.PerHold, DefaultPerHold)) {
 				res.Counts["deferred"]++
 				return nil
 			}

@@ -1,6 +1,7 @@
 package schedule
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/giftcredit/giftcredit/internal/deadline"
 	"github.com/giftcredit/giftcredit/internal/promotion"
 )
 
@@ -62,13 +64,9 @@ type PromotionWorker struct {
 // error: failures are reported per record.
 func (w *PromotionWorker) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 	resp := events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{}}
-	deadline, hasDeadline := ctx.Deadline()
-	reserve := w.Reserve
-	if reserve == 0 {
-		reserve = 10 * time.Second
-	}
+	reserve := cmp.Or(w.Reserve, 10*time.Second)
 	for _, rec := range ev.Records {
-		if hasDeadline && time.Until(deadline) < reserve {
+		if deadline.Low(ctx, reserve) {
 			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
 			continue
 		}

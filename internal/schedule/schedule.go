@@ -5,6 +5,7 @@
 package schedule
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -51,13 +52,6 @@ const DefaultPerEmail = 12 * time.Second
 // DefaultPerShop is the least time left for the audit to start a shop.
 const DefaultPerShop = 20 * time.Second
 
-func orDuration(v, def time.Duration) time.Duration {
-	if v > 0 {
-		return v
-	}
-	return def
-}
-
 // Handle runs once per schedule tick. Each email is first claimed with a
 // conditional write (so two overlapping runs never both send it), then sent,
 // then marked sent with another conditional write. A failure leaves it
@@ -72,14 +66,14 @@ func (s *EmailSender) Handle(ctx context.Context, ev events.EventBridgeEvent) (R
 	// Every call runs until Reserve before the invocation's deadline, and
 	// no email is started with less than PerEmail left: the rest stay
 	// pending for the next run instead of the run dying mid-batch.
-	work, cancel := deadline.Reserve(ctx, orDuration(s.Reserve, DefaultReserve))
+	work, cancel := deadline.Reserve(ctx, cmp.Or(s.Reserve, DefaultReserve))
 	defer cancel()
 	due, err := s.Queue.DueEmails(work, now, batch)
 	if err != nil {
 		return res, fmt.Errorf("email sender: %w", err)
 	}
 	for i, p := range due {
-		if work.Err() != nil || deadline.Low(work, orDuration(s.PerEmail, DefaultPerEmail)) {
+		if deadline.Low(work, cmp.Or(s.PerEmail, DefaultPerEmail)) {
 			res.Counts["deferred"] = len(due) - i
 			s.Logger.WarnContext(ctx, "email sender out of time", "deferred", len(due)-i)
 			break
@@ -127,7 +121,7 @@ type Audit struct {
 // hour), so shops at the end of the list are not always the ones left out.
 func (a *Audit) Handle(ctx context.Context, ev events.EventBridgeEvent) (Result, error) {
 	res := Result{Job: "audit", StartedAt: a.Now(), Counts: map[string]int{}}
-	work, cancel := deadline.Reserve(ctx, orDuration(a.Reserve, DefaultReserve))
+	work, cancel := deadline.Reserve(ctx, cmp.Or(a.Reserve, DefaultReserve))
 	defer cancel()
 	shops, err := a.Store.Shops(work)
 	if err != nil {
@@ -135,7 +129,7 @@ func (a *Audit) Handle(ctx context.Context, ev events.EventBridgeEvent) (Result,
 	}
 	for i := range shops {
 		sh := shops[(i+int(res.StartedAt.Unix()/3600))%len(shops)]
-		if work.Err() != nil || deadline.Low(work, orDuration(a.PerShop, DefaultPerShop)) {
+		if deadline.Low(work, cmp.Or(a.PerShop, DefaultPerShop)) {
 			res.Counts["deferred"] = len(shops) - i
 			a.Logger.WarnContext(ctx, "audit out of time", "deferred", len(shops)-i)
 			break
