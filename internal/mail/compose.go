@@ -127,7 +127,7 @@ func (c *Composer) PromotionCreditEmail(shop gc.Shop, p gc.Promotion, cust gc.Cu
 // gift-card code attempts across the shop reached threshold in the window
 // starting at windowStart.
 func (c *Composer) GuessingAlertEmail(shop gc.Shop, windowStart time.Time, failures int64) (gc.Email, error) {
-	m, err := GuessingAlert(GuessingAlertData{ShopName: shop.Name,
+	m, err := GuessingAlert(GuessingAlertData{ShopName: Clean(shop.Name),
 		WindowStart: windowStart.UTC().Format(time.RFC3339), Failures: int(failures)})
 	if err != nil {
 		return gc.Email{}, err
