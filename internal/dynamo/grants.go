@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	gc "github.com/giftcredit/giftcredit/internal/giftcredit"
@@ -174,7 +173,7 @@ func (s *Store) grantCustomer(ctx context.Context, shopID string, c promotion.Gr
 // locks of their billing emails, with BatchGetItem (100 keys a call).
 func (s *Store) ResolveGuests(ctx context.Context, shopID string, cands []promotion.GrantCandidate) error {
 	byEmail := map[string][]int{}
-	var keys []map[string]types.AttributeValue
+	var keys []item
 	for i, c := range cands {
 		if c.CustomerID != "" {
 			continue
@@ -188,23 +187,15 @@ func (s *Store) ResolveGuests(ctx context.Context, shopID string, cands []promot
 		}
 		byEmail[email] = append(byEmail[email], i)
 	}
-	for len(keys) > 0 {
-		chunk := keys[:min(len(keys), 100)]
-		keys = keys[len(chunk):]
-		for len(chunk) > 0 {
-			out, err := s.client.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: map[string]types.KeysAndAttributes{
-				s.table: {Keys: chunk, ConsistentRead: aws.Bool(true)}}})
-			if err != nil {
-				return fmt.Errorf("resolve guests: %w", err)
-			}
-			for _, it := range out.Responses[s.table] {
-				email, _ := strings.CutPrefix(item(it).s(attrPK), shopPrefix(shopID)+"EMAIL#")
-				for _, i := range byEmail[email] {
-					cands[i].CustomerID = item(it).s("customerId")
-				}
-			}
-			chunk = out.UnprocessedKeys[s.table].Keys
+	err := s.batchGet(ctx, keys, "", nil, func(it item) (bool, error) {
+		email, _ := strings.CutPrefix(it.s(attrPK), shopPrefix(shopID)+"EMAIL#")
+		for _, i := range byEmail[email] {
+			cands[i].CustomerID = it.s("customerId")
 		}
+		return true, nil
+	})
+	if err != nil {
+		return fmt.Errorf("resolve guests: %w", err)
 	}
 	return nil
 }

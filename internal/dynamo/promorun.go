@@ -307,7 +307,7 @@ func (s *Store) resolvableWaiting(ctx context.Context, shopID string, run gc.Pro
 			return false, fmt.Errorf("waiting candidates: %w", err)
 		}
 		seen := map[string]bool{}
-		var keys []map[string]types.AttributeValue
+		var keys []item
 		for _, it := range out.Items {
 			email, err := gc.NormalizeEmail("billingEmail", asItem(it["candidate"]).s("billingEmail"))
 			if err != nil || seen[email] {
@@ -316,16 +316,13 @@ func (s *Store) resolvableWaiting(ctx context.Context, shopID string, run gc.Pro
 			seen[email] = true
 			keys = append(keys, keyEmail(shopID, email).av())
 		}
-		for len(keys) > 0 {
-			got, err := s.client.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: map[string]types.KeysAndAttributes{
-				s.table: {Keys: keys, ConsistentRead: aws.Bool(true)}}})
-			if err != nil {
-				return false, fmt.Errorf("waiting candidates' customers: %w", err)
-			}
-			if len(got.Responses[s.table]) > 0 {
-				return true, nil
-			}
-			keys = got.UnprocessedKeys[s.table].Keys
+		found := false
+		err = s.batchGet(ctx, keys, "", nil, func(item) (bool, error) { found = true; return false, nil })
+		if err != nil {
+			return false, fmt.Errorf("waiting candidates' customers: %w", err)
+		}
+		if found {
+			return true, nil
 		}
 	}
 	return false, nil
@@ -605,33 +602,21 @@ func (s *Store) Batch(ctx context.Context, shopID, promoID, runID string, seq in
 func (s *Store) OutstandingBatches(ctx context.Context, shopID string, run gc.PromotionRun) ([]int, error) {
 	// Every batch is its own partition: read them all by key (the run
 	// knows how many it cut), 100 a request, and keep the pending ones.
-	var keys []map[string]types.AttributeValue
+	var keys []item
 	for seq := 1; seq <= run.Batches; seq++ {
 		keys = append(keys, keyBatch(shopID, run.PromotionID, run.ID, seq).av())
 	}
 	var seqs []int
-	for len(keys) > 0 {
-		chunk := keys[:min(len(keys), 100)]
-		keys = keys[len(chunk):]
-		for len(chunk) > 0 {
-			out, err := s.client.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: map[string]types.KeysAndAttributes{
-				s.table: {Keys: chunk, ConsistentRead: aws.Bool(true), ProjectionExpression: aws.String("seq, #status"),
-					ExpressionAttributeNames: map[string]string{"#status": "status"}}}})
-			if err != nil {
-				return nil, fmt.Errorf("outstanding batches: %w", err)
-			}
-			for _, it := range out.Responses[s.table] {
-				if item(it).s("status") != "pending" {
-					continue
-				}
-				n, err := item(it).n("seq")
-				if err != nil {
-					return nil, err
-				}
-				seqs = append(seqs, int(n))
-			}
-			chunk = out.UnprocessedKeys[s.table].Keys
+	err := s.batchGet(ctx, keys, "seq, #status", map[string]string{"#status": "status"}, func(it item) (bool, error) {
+		if it.s("status") != "pending" {
+			return true, nil
 		}
+		n, err := it.n("seq")
+		seqs = append(seqs, int(n))
+		return err == nil, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("outstanding batches: %w", err)
 	}
 	sort.Ints(seqs)
 	return seqs, nil

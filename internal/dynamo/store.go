@@ -223,6 +223,37 @@ func (s *Store) getOne(ctx context.Context, k key) (item, error) {
 	return out.Item, nil
 }
 
+// batchGet reads keys with consistent BatchGetItem requests of at most
+// 100 keys, again for the keys DynamoDB leaves unprocessed, projecting
+// attrs when given (names for its placeholders). fn sees each item read;
+// returning false stops the reading.
+func (s *Store) batchGet(ctx context.Context, keys []item, attrs string, names map[string]string, fn func(item) (bool, error)) error {
+	for len(keys) > 0 {
+		chunk := make([]map[string]types.AttributeValue, 0, min(len(keys), 100))
+		for _, k := range keys[:min(len(keys), 100)] {
+			chunk = append(chunk, k)
+		}
+		keys = keys[len(chunk):]
+		for len(chunk) > 0 {
+			ka := types.KeysAndAttributes{Keys: chunk, ConsistentRead: aws.Bool(true)}
+			if attrs != "" {
+				ka.ProjectionExpression, ka.ExpressionAttributeNames = aws.String(attrs), names
+			}
+			out, err := s.client.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: map[string]types.KeysAndAttributes{s.table: ka}})
+			if err != nil {
+				return fmt.Errorf("batch get item: %w", err)
+			}
+			for _, it := range out.Responses[s.table] {
+				if more, err := fn(it); err != nil || !more {
+					return err
+				}
+			}
+			chunk = out.UnprocessedKeys[s.table].Keys
+		}
+	}
+	return nil
+}
+
 // plan is what one attempt of a mutation decided: the result to return and
 // remember, and the writes that make it so.
 type plan[T any] struct {
