@@ -62,7 +62,13 @@ func (j *HoldRelease) Handle(ctx context.Context, ev events.EventBridgeEvent) (R
 	if err != nil {
 		return res, fmt.Errorf("hold release: %w", err)
 	}
-	for _, sh := range shops {
+	for i, sh := range shops {
+		if deadline.Low(work, cmp.Or(j.PerHold, DefaultPerHold)) {
+			// Out of time: the shops not reached are left to the next run.
+			res.Counts["deferred"] += len(shops) - i
+			j.Logger.WarnContext(ctx, "hold release out of time", "shopsLeft", len(shops)-i)
+			break
+		}
 		res.Counts["shops"]++
 		if err := j.releaseShop(ctx, work, sh.ID, now, batch, &res); err != nil {
 			return res, err
