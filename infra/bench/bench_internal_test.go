@@ -3,6 +3,9 @@ package bench
 import (
 	"context"
 	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -176,5 +179,37 @@ func TestRequestCountsSortsOperations(t *testing.T) {
 	r, w, o := RequestCounts(map[string]int{"TransactGetItems": 1, "GetItem": 2, "TransactWriteItems": 1, "UpdateItem": 1, "DescribeTable": 1})
 	if r != 3 || w != 2 || o != 1 {
 		t.Errorf("reads, writes, other = %d, %d, %d; want 3, 2, 1", r, w, o)
+	}
+}
+
+func TestMergeFileReplacesByNameAndKeepsTheRest(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "results.json")
+	first := Report{Results: []Result{{Name: "a", Value: 1, OK: true}, {Name: "b", Value: 2, OK: true}}}
+	if err := first.WriteFile(path); err != nil {
+		t.Fatal(err)
+	}
+	again := Report{Results: []Result{{Name: "c", Value: 4, OK: true}, {Name: "b", Value: 3, OK: false}}}
+	if err := again.MergeFile(path); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []struct {
+		Name  string
+		Value float64
+		OK    bool
+	}
+	if err := json.Unmarshal(raw, &got); err != nil {
+		t.Fatal(err)
+	}
+	want := []struct {
+		Name  string
+		Value float64
+		OK    bool
+	}{{"a", 1, true}, {"b", 3, false}, {"c", 4, true}}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("merged %+v, want %+v", got, want)
 	}
 }

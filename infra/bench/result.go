@@ -2,6 +2,7 @@ package bench
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -110,6 +111,61 @@ func (rp *Report) Missed() []Result {
 // WriteFile writes the results as a JSON array, one object per figure.
 func (rp *Report) WriteFile(path string) error {
 	b, err := json.MarshalIndent(rp.Results, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o644)
+}
+
+// MergeFile writes the results into the JSON array at path, keeping what
+// it already holds: a result replaces the one of the same name in place,
+// and a new name is added at the end. A run of some figures
+// (-figures=1,2) so updates those figures and leaves the others as the
+// last run measured them.
+func (rp *Report) MergeFile(path string) error {
+	old, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return rp.WriteFile(path)
+	} else if err != nil {
+		return err
+	}
+	var kept []json.RawMessage
+	if err := json.Unmarshal(old, &kept); err != nil {
+		return fmt.Errorf("merge into %s: %w", path, err)
+	}
+	fresh := map[string]int{}
+	for i, r := range rp.Results {
+		fresh[r.Name] = i
+	}
+	out := make([]json.RawMessage, 0, len(kept)+len(rp.Results))
+	placed := map[string]bool{}
+	for _, raw := range kept {
+		var named struct{ Name string }
+		if err := json.Unmarshal(raw, &named); err != nil {
+			return fmt.Errorf("merge into %s: %w", path, err)
+		}
+		if i, ok := fresh[named.Name]; ok {
+			if placed[named.Name] {
+				continue
+			}
+			b, err := json.Marshal(rp.Results[i])
+			if err != nil {
+				return err
+			}
+			raw, placed[named.Name] = b, true
+		}
+		out = append(out, raw)
+	}
+	for _, r := range rp.Results {
+		if !placed[r.Name] {
+			b, err := json.Marshal(r)
+			if err != nil {
+				return err
+			}
+			out, placed[r.Name] = append(out, b), true
+		}
+	}
+	b, err := json.MarshalIndent(out, "", "  ")
 	if err != nil {
 		return err
 	}

@@ -189,6 +189,9 @@ const (
 	TxCapture TxKind = "capture"
 	TxRelease TxKind = "release"
 	TxRefund  TxKind = "refund"
+	// An expiry posts what is left of an expiring credit lot at its
+	// expiresAt: the customer debited, breakage credited.
+	TxExpiry TxKind = "expiry"
 )
 
 // Transaction is an append-only, balanced set of postings. A correction is a
@@ -244,6 +247,8 @@ type Posting struct {
 const (
 	AccountSales            = "sales"
 	AccountPromotionExpense = "promotion_expense"
+	// AccountBreakage receives the credit that expired unspent.
+	AccountBreakage = "breakage"
 )
 
 // CustomerAccount names a customer's credit account.

@@ -39,8 +39,12 @@ func run() error {
 	cardsPerOrder := flag.Int("promotion-cards", 1, "gift cards per order in figure 6 (more than 1: a per-card promotion)")
 	customers := flag.Int("promotion-customers", 250, "customers placing figure 6's orders")
 	workers := flag.Int("promotion-workers", 4, "parallel queue workers (and raw writers) in figure 6")
+	merge := flag.Bool("merge", false, "update only the measured figures' results in -out, keeping the others (the default when -figures is given)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of this process here")
 	flag.Parse()
+	if isSet("figures") && !isSet("merge") {
+		*merge = true
+	}
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
 		if err != nil {
@@ -112,9 +116,20 @@ func run() error {
 		}
 	}
 	rp.PrintTable(os.Stdout)
-	if err := rp.WriteFile(*out); err != nil {
+	write := rp.WriteFile
+	if *merge {
+		write = rp.MergeFile
+	}
+	if err := write(*out); err != nil {
 		return err
 	}
 	fmt.Printf("\nwrote %s; the figures took %s\n", *out, time.Since(start).Round(time.Second))
 	return nil
+}
+
+// isSet reports whether the flag name was given on the command line.
+func isSet(name string) bool {
+	set := false
+	flag.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
