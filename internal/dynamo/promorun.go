@@ -393,6 +393,12 @@ func (s *Store) RunOrders(ctx context.Context, shopID string, run gc.PromotionRu
 	return s.runOrders(ctx, shopID, run, limit)
 }
 
+// OrderCursor is the run cursor after order o: the position RunOrders
+// returns after a page that ends with o.
+func (s *Store) OrderCursor(o gc.Order) string {
+	return encodeCursor(item{attrGSI1SK: avS(fmtTime(o.CreatedAt) + "#" + o.ID)})
+}
+
 func (s *Store) runOrders(ctx context.Context, shopID string, run gc.PromotionRun, limit int) ([]gc.Order, string, error) {
 	// Orders are sharded by day: the run's days, every shard, merged by
 	// time. The cursor is the sort key of the last order returned.
@@ -404,14 +410,26 @@ func (s *Store) runOrders(ctx context.Context, shopID string, run gc.PromotionRu
 		}
 		after = start.s(attrGSI1SK)
 	}
-	// The days before the cursor's are done: read from its day on.
+	// The days before the cursor's are done: read from its day on, one day
+	// at a time (a day's orders all sort before the next day's), so a page
+	// queries the shards of the days it needs and no more.
 	from := run.From
 	if t, err := time.Parse(timeLayout, strings.SplitN(after, "#", 2)[0]); err == nil && t.After(from) {
 		from = t
 	}
-	items, more, err := s.queryMerged(ctx, gsiDaily(shopID, "ORDERS", from, run.Until), after, fmtTime(run.Until), limit)
-	if err != nil {
-		return nil, "", fmt.Errorf("run orders: %w", err)
+	var items []item
+	more := false
+	ds := days(from, run.Until)
+	for i, d := range ds {
+		page, dayMore, err := s.queryMerged(ctx, shardKeys(shopPrefix(shopID)+"ORDERS#"+d, ListShards), after, fmtTime(run.Until), max(limit-len(items), 0))
+		if err != nil {
+			return nil, "", fmt.Errorf("run orders: %w", err)
+		}
+		items = append(items, page...)
+		if limit > 0 && len(items) >= limit {
+			more = dayMore || i < len(ds)-1
+			break
+		}
 	}
 	orders := make([]gc.Order, 0, len(items))
 	for _, it := range items {

@@ -191,6 +191,9 @@ type PromotionRuns interface {
 	// RunOrders returns up to limit orders of the run's window after its
 	// cursor, in time order, and the cursor after them ("" at the end).
 	RunOrders(ctx context.Context, shopID string, run gc.PromotionRun, limit int) (orders []gc.Order, next string, err error)
+	// OrderCursor is the cursor after order o of the run's window: what
+	// RunOrders returns as next after a page that ends with o.
+	OrderCursor(o gc.Order) string
 	// RunWaiting returns up to limit candidates waiting from earlier runs
 	// after the run's cursor, and the cursor after them ("" at the end).
 	RunWaiting(ctx context.Context, shopID string, run gc.PromotionRun, limit int) (cands []GrantCandidate, next string, err error)
