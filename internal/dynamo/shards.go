@@ -32,6 +32,11 @@ const (
 	// run. The sender reads every pending shard of every shop on each run
 	// (128 small queries a shop), the price of it.
 	MailShards = 128
+	// LeaseShards spreads a promotion batch's lease of the budget over
+	// that many items (fewer for a batch of fewer candidates), each a
+	// partition of its own: every grant of a batch spends its lease, and a
+	// shard takes about one grant in LeaseShards (promorun.go).
+	LeaseShards = 16
 )
 
 // partitionQueries is how many partitions a reader of a sharded list

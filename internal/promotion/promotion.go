@@ -65,7 +65,7 @@ type Store interface {
 
 // Defaults of the Service's settings.
 const (
-	DefaultPageSize        = 50
+	DefaultPageSize        = 100
 	DefaultInlineGrants    = 250
 	DefaultScanSteps       = 40
 	DefaultReadAhead       = 10
@@ -96,8 +96,10 @@ type Service struct {
 	Logger *slog.Logger
 	// Composer composes the summary of a finished run (internal/mail).
 	Composer gc.Composer
-	// PageSize is how many orders (or waiting candidates) one step reads:
-	// at most that many candidates per batch (per card: more).
+	// PageSize is how many orders (or waiting candidates) one step takes:
+	// at most that many candidates per batch (per card: more). A batch is
+	// the unit of the writes a run makes per batch rather than per grant
+	// (doc.go, Scale), so it is not small.
 	PageSize int
 	// InlineGrants is how many candidates one invocation grants itself
 	// before it sends the rest to the Queue (ignored without a Queue); a
@@ -504,8 +506,9 @@ func (s *Service) process(ctx context.Context, inv *invocation, shop gc.Shop, p 
 			}
 		}
 		var counts gc.RunCounts
-		for _, c := range b.Candidates {
-			out, err := s.Store.Grant(ctx, GrantRequest{Shop: shop, Promotion: p, RunID: b.RunID, Candidate: c, Waiting: b.Waiting, Seq: b.Seq})
+		for i, c := range b.Candidates {
+			out, err := s.Store.Grant(ctx, GrantRequest{Shop: shop, Promotion: p, RunID: b.RunID, Candidate: c, Waiting: b.Waiting, Seq: b.Seq,
+				Index: i, BatchSize: len(b.Candidates)})
 			if err != nil {
 				return fmt.Errorf("batch %d of run %s, order %s: %w", b.Seq, b.RunID, c.OrderID, err)
 			}
