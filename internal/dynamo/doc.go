@@ -106,9 +106,9 @@
 // each index alike, and an index that cannot keep up throttles the table.
 // Table partition keys are per record (a customer, a card, an order), so
 // only the index lists could be hot. Every list that grows with a shop's
-// traffic is spread over shards (shards.go holds the counts, ListShards = 16
-// and MailShards = 128): transactions and orders by UTC day and shard, the
-// customers, cards and mail by shard. An item's shard <n> is FNV-1a of its
+// traffic is spread over shards (shards.go holds the counts, ListShards = 16,
+// CustomerShards = 64, MailShards = 128 and LeaseShards = 16): transactions
+// and orders by UTC day and shard, the customers, cards and mail by shard. An item's shard <n> is FNV-1a of its
 // id modulo the count, so it is uniform and an update keeps the item in
 // its partition. No index key is shared by all shops: pending mail is per
 // shop too. Readers fan out, querying up to 8 partitions at once: the
@@ -138,8 +138,10 @@
 // 100 orders (promotion.DefaultPageSize) keep it near 0.07 units a grant,
 // a batch's partition takes about 50 units in all and a lease shard about
 // one grant in LeaseShards; a run's hottest partitions are then the
-// customer and transaction list shards every grant writes (about 0.08
-// units a grant with ListShards = 16; infra/bench figure 8).
+// transaction list shards every grant writes (about 0.08 units a grant
+// with ListShards = 16) and the customer list shards every grant's
+// balance change rewrites (a run's customers can be few, hence
+// CustomerShards = 64; infra/bench figure 8).
 //
 // Migration. The project is not live, so nothing reads the old keys. A
 // table holding them would move in three steps: deploy readers that read

@@ -18,8 +18,8 @@ import (
 // takes about 1,000 write units a second). These are the only shard
 // counts; a reader fans out over exactly these.
 const (
-	// ListShards spreads a shop's transactions and orders (per day), and
-	// its customers and gift cards. Each mutation writes at most about one
+	// ListShards spreads a shop's transactions and orders (per day), its
+	// gift cards and its holds. Each mutation writes at most about one
 	// write unit to these lists in all, so 16 shards keep every partition
 	// under 0.1 unit per mutation: 10,000 mutations/s for one shop
 	// (infra/bench figure 8).
@@ -32,6 +32,14 @@ const (
 	// run. The sender reads every pending shard of every shop on each run
 	// (128 small queries a shop), the price of it.
 	MailShards = 128
+	// CustomerShards spreads a shop's customer list. A customer's every
+	// balance change rewrites its entry there (the index holds the whole
+	// item, about a write unit), and the customers active at a time can be
+	// few (a promotion run's few hundred): with 16 shards the fullest of
+	// 250 customers' shards took 0.11 units a grant of a run (infra/bench
+	// figure 8); 64 keep it near 0.05. The audit reads them all (64
+	// queries a shop).
+	CustomerShards = 64
 	// LeaseShards spreads a promotion batch's lease of the budget over
 	// that many items (fewer for a batch of fewer candidates), each a
 	// partition of its own: every grant of a batch spends its lease, and a
