@@ -43,7 +43,7 @@ func TestHoldCaptureOnCredit(t *testing.T) {
 	c := MustCustomer(t, e, "holder@example.com")
 	MustCredit(t, e, c.ID, 5000)
 	h := MustHold(t, e, creditHold(c.ID, 8000))
-	if h.Amount != 5000 || h.Status != gc.HoldHeld || h.Source.CustomerID != c.ID || !gc.ValidID("hld", h.ID) {
+	if h.Amount != 5000 || h.Status != gc.HoldHeld || h.Source.CustomerID != c.ID || !gc.ValidFundsID("hld", h.ID) {
 		t.Fatalf("hold = %+v", h)
 	}
 	if b := mustCustomerState(t, e, c.ID); b.Amount != 0 || b.Held != 5000 {
@@ -286,44 +286,101 @@ func TestHoldsOfAnotherShop(t *testing.T) {
 	wantCode(t, err, gc.ENOTFOUND)
 }
 
-// Every hold mutation is one write; a new hold one read, a change of a
-// hold or a refund two (the hold or the spend, to learn the account it
-// touches, then the mutation's read).
+// Every hold mutation and refund is one write and one read, a
+// TransactGetItems: ids name their funds, so nothing is read first to
+// learn them.
 func TestHoldRequests(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	c := MustCustomer(t, e, "req@example.com")
+	other := MustCustomer(t, e, "req-other@example.com")
 	MustCredit(t, e, c.ID, 900)
-	var h gc.Hold
+	card := MustGiftCard(t, e, 5000)
+	var h, onCard, late gc.Hold
+	var app gc.AppliedCredit
+	var ordered gc.PlacedOrder
+	sixty := int64(60)
 	for _, op := range []struct {
-		name  string
-		gets  int
-		run   func() error
-		reads int
+		name string
+		run  func() error
 	}{
-		{"hold", 0, func() (err error) {
-			h, err = e.store.CreateHold(e.ctx, e.admin, "k1", creditHold(c.ID, 900))
+		{"hold on credit", func() (err error) {
+			h, err = e.store.CreateHold(e.ctx, e.admin, "k1", creditHold(c.ID, 500))
 			return err
-		}, 1},
-		{"capture", 1, func() error {
+		}},
+		{"hold on a card", func() (err error) {
+			onCard, err = e.store.CreateHold(e.ctx, e.admin, "k1c", gc.NewHold{Currency: "USD", Amount: 2000, OrderRef: "g-1", GiftCardCode: card.Code})
+			return err
+		}},
+		{"capture", func() error {
 			_, err := e.store.CaptureHold(e.ctx, e.admin, "k2", gc.HoldCapture{HoldID: h.ID, Amount: 100})
 			return err
-		}, 1},
-		{"void", 1, func() (err error) { h, err = e.store.VoidHold(e.ctx, e.admin, "k3", h.ID); return err }, 1},
-		{"refund", 1, func() error {
+		}},
+		{"final capture of a card hold", func() (err error) {
+			onCard, err = e.store.CaptureHold(e.ctx, e.admin, "k2c", gc.HoldCapture{HoldID: onCard.ID, Amount: 1500, Final: true})
+			return err
+		}},
+		{"void", func() (err error) { h, err = e.store.VoidHold(e.ctx, e.admin, "k3", h.ID); return err }},
+		{"refund of a capture", func() error {
 			_, err := e.store.Refund(e.ctx, e.admin, "k4", gc.NewRefund{TransactionID: h.Captures[0].TransactionID, Amount: 50, Currency: "USD"})
 			return err
-		}, 1},
+		}},
+		{"refund of a card capture", func() error {
+			_, err := e.store.Refund(e.ctx, e.admin, "k4c", gc.NewRefund{TransactionID: onCard.Captures[0].TransactionID, Amount: 50, Currency: "USD"})
+			return err
+		}},
+		{"refund of a card capture to credit", func() error {
+			_, err := e.store.Refund(e.ctx, e.admin, "k4d", gc.NewRefund{TransactionID: onCard.Captures[0].TransactionID, Amount: 50, Currency: "USD",
+				To: gc.RefundToCredit, CustomerID: other.ID})
+			return err
+		}},
+		{"credit application", func() (err error) {
+			app, err = e.store.ApplyCredit(e.ctx, e.admin, "k5", gc.CreditApplication{CustomerID: c.ID, OrderRef: "web-1", AmountDue: 100, Currency: "USD"})
+			return err
+		}},
+		{"refund of a credit application", func() error {
+			_, err := e.store.Refund(e.ctx, e.admin, "k6", gc.NewRefund{TransactionID: app.TransactionID, Amount: 100, Currency: "USD"})
+			return err
+		}},
+		{"order with credit", func() (err error) {
+			ordered, err = e.store.PlaceOrder(e.ctx, e.admin, "k7", gc.NewOrder{CustomerID: c.ID, BillingName: "B", BillingEmail: "b@example.com",
+				PaymentMethod: "card", Currency: "USD", Goods: []gc.OrderLine{{Description: "g", UnitPrice: 300, Quantity: 1}}})
+			return err
+		}},
+		{"refund of an order's credit", func() error {
+			_, err := e.store.Refund(e.ctx, e.admin, "k8", gc.NewRefund{TransactionID: ordered.Order.TransactionID, Amount: 100, Currency: "USD", To: gc.RefundToCredit})
+			return err
+		}},
+		{"a short hold", func() (err error) {
+			in := creditHold(c.ID, 100)
+			in.ExpiresIn = &sixty
+			late, err = e.store.CreateHold(e.ctx, e.admin, "k9", in)
+			return err
+		}},
+		{"release after expiry", func() error {
+			e.clock.ns.Add(int64(61 * time.Second))
+			r, err := e.store.ReleaseHold(e.ctx, e.shop.ID, late.ID)
+			if err == nil && r.Status != gc.HoldExpired {
+				err = fmt.Errorf("released hold %+v", r)
+			}
+			return err
+		}},
 	} {
 		e.counter.Reset()
 		if err := op.run(); err != nil {
 			t.Fatalf("%s: %v", op.name, err)
 		}
 		got := e.counter.Counts()
-		if got["TransactWriteItems"] != 1 || got["TransactGetItems"] != op.reads || got["GetItem"] != op.gets || len(got) > 3 {
-			t.Errorf("%s: requests %v", op.name, got)
+		if got["TransactWriteItems"] != 1 || got["TransactGetItems"] != 1 || len(got) != 2 {
+			t.Errorf("%s: requests %v, want 1 TransactGetItems and 1 TransactWriteItems", op.name, got)
 		}
 	}
+	for _, id := range []string{h.ID, onCard.ID, h.Captures[0].TransactionID, onCard.Captures[0].TransactionID, app.TransactionID, ordered.Order.TransactionID} {
+		if _, ok := gc.FundsOf(id[:3], id); !ok {
+			t.Errorf("id %s names no funds", id)
+		}
+	}
+	MustAudit(t, e)
 }
 
 // Refunds: of a card capture back to the card or to a customer's credit,

@@ -465,7 +465,7 @@ func PlanCapture(st Stamp, h *HoldState, in HoldCapture, funds Funds) (HoldPlan,
 // is not this hold's to give. Funds that are not the hold's source are
 // an adapter's mistake and are refused.
 func startWork(h *HoldState, funds Funds) (*holdWork, error) {
-	if h == nil || namesOtherFunds("hld", h.ID, h.Source.Account()) {
+	if h == nil || NamesOtherFunds("hld", h.ID, h.Source.Account()) {
 		return nil, ErrHoldNotFound
 	}
 	if (funds.Customer != nil && CustomerAccount(funds.Customer.ID) != h.Source.Account()) ||
@@ -655,7 +655,7 @@ func PlanRefund(st Stamp, in NewRefund, spend *Transaction, refunded, refundedVe
 	if !ok {
 		return p, ErrNotASpend
 	}
-	if namesOtherFunds("txn", spend.ID, sp.Funds) {
+	if NamesOtherFunds("txn", spend.ID, sp.Funds) {
 		return p, ErrTxNotFound
 	}
 	account, err := RefundTargetOf(in, sp)

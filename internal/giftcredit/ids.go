@@ -138,9 +138,9 @@ func ValidFundsID(prefix, s string) bool {
 	return ok
 }
 
-// namesOtherFunds reports whether id names funds other than account: a
-// record whose id claims funds it does not have.
-func namesOtherFunds(prefix, id, account string) bool {
+// NamesOtherFunds reports whether id names funds other than account: a
+// record whose id claims funds it does not have is not that id's record.
+func NamesOtherFunds(prefix, id, account string) bool {
 	named, ok := FundsOf(prefix, id)
 	return ok && named != account
 }
