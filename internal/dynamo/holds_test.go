@@ -463,3 +463,108 @@ func TestRefunds(t *testing.T) {
 	wantCode(t, err, gc.ENOTFOUND)
 	MustAudit(t, e)
 }
+
+// An id naming other funds than its record's, or a record's id with its
+// funds cut off, is a 404 that writes nothing, however real the funds it
+// names: the records are keyed by the whole id.
+func TestForgedIDsAreNotFound(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	c, rich := MustCustomer(t, e, "forged@example.com"), MustCustomer(t, e, "rich@example.com")
+	MustCredit(t, e, c.ID, 900)
+	MustCredit(t, e, rich.ID, 900)
+	card := MustGiftCard(t, e, 900)
+	h := MustHold(t, e, creditHold(c.ID, 500))
+	h, err := e.store.CaptureHold(e.ctx, e.admin, "", gc.HoldCapture{HoldID: h.ID, Amount: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	capTx := h.Captures[0].TransactionID
+	base := func(id string) string { return id[:len("hld")+27] }
+	forge := func(id, account string) string {
+		s, err := gc.WithFunds(base(id), account)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	holds := []string{forge(h.ID, gc.CustomerAccount(rich.ID)), forge(h.ID, gc.CardAccount(card.ID)), base(h.ID), h.ID + "_" + rich.ID}
+	spends := []string{forge(capTx, gc.CustomerAccount(rich.ID)), forge(capTx, gc.CardAccount(card.ID)), base(capTx)}
+	before := e.snapshot(t)
+	for _, id := range holds {
+		_, err := e.store.Hold(e.ctx, e.shop.ID, id)
+		wantCode(t, err, gc.ENOTFOUND)
+		_, err = e.store.CaptureHold(e.ctx, e.admin, "", gc.HoldCapture{HoldID: id, Amount: 1, Final: true})
+		wantCode(t, err, gc.ENOTFOUND)
+		_, err = e.store.VoidHold(e.ctx, e.admin, "", id)
+		wantCode(t, err, gc.ENOTFOUND)
+		r, err := e.store.ReleaseHold(e.ctx, e.shop.ID, id)
+		if err == nil && r.ID != "" {
+			t.Errorf("release of %s = %+v", id, r)
+		}
+	}
+	for _, id := range spends {
+		for _, in := range []gc.NewRefund{{TransactionID: id, Amount: 1, Currency: "USD"}, {TransactionID: id, Amount: 1, Currency: "USD", To: gc.RefundToCredit},
+			{TransactionID: id, Amount: 1, Currency: "USD", To: gc.RefundToCredit, CustomerID: rich.ID}} {
+			_, err := e.store.Refund(e.ctx, e.admin, "", in)
+			wantCode(t, err, gc.ENOTFOUND)
+		}
+	}
+	if e.snapshot(t) != before {
+		t.Error("a forged id changed the table")
+	}
+	// The real ids still work.
+	if _, err := e.store.Refund(e.ctx, e.admin, "", gc.NewRefund{TransactionID: capTx, Amount: 100, Currency: "USD"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.store.VoidHold(e.ctx, e.admin, "", h.ID); err != nil {
+		t.Fatal(err)
+	}
+	if b := MustBalance(t, e, c.ID); b != 900 {
+		t.Errorf("balance = %d, want 900", b)
+	}
+	if b := MustBalance(t, e, rich.ID); b != 900 {
+		t.Errorf("the named customer's balance = %d, want 900", b)
+	}
+	MustAudit(t, e)
+}
+
+// A hold past its expiresAt reads as expired, with nothing capturable,
+// before the release job has run; a void then keeps it expired; the job
+// later changes nothing a reader sees.
+func TestExpiredHoldReadsExpiredBeforeTheJob(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	c := MustCustomer(t, e, "expiring@example.com")
+	MustCredit(t, e, c.ID, 900)
+	sixty := int64(60)
+	in := creditHold(c.ID, 400)
+	in.ExpiresIn = &sixty
+	h, v := MustHold(t, e, in), MustHold(t, e, in)
+	if got, err := e.store.Hold(e.ctx, e.shop.ID, h.ID); err != nil || got.Status != gc.HoldHeld {
+		t.Fatalf("before expiry: %+v, %v", got, err)
+	}
+	e.clock.ns.Add(int64(61 * time.Second))
+	got, err := e.store.Hold(e.ctx, e.shop.ID, h.ID)
+	if err != nil || got.Status != gc.HoldExpired || got.Remaining() != 0 || got.Amount != 400 || got.Captured != 0 {
+		t.Fatalf("after expiry, before the job: %+v, %v", got, err)
+	}
+	_, err = e.store.CaptureHold(e.ctx, e.admin, "", gc.HoldCapture{HoldID: h.ID, Amount: 1})
+	wantCode(t, err, gc.ECONFLICT)
+	vv, err := e.store.VoidHold(e.ctx, e.admin, "", v.ID)
+	if err != nil || vv.Status != gc.HoldExpired {
+		t.Fatalf("void after expiry = %+v, %v", vv, err)
+	}
+	released, err := e.store.ReleaseHold(e.ctx, e.shop.ID, h.ID)
+	if err != nil || released.Status != gc.HoldExpired {
+		t.Fatalf("release = %+v, %v", released, err)
+	}
+	after, err := e.store.Hold(e.ctx, e.shop.ID, h.ID)
+	if err != nil || after.Status != got.Status || after.Remaining() != 0 {
+		t.Errorf("after the job: %+v, %v", after, err)
+	}
+	if b := mustCustomerState(t, e, c.ID); b.Amount != 900 || b.Held != 0 {
+		t.Errorf("balance = %+v", b)
+	}
+	MustAudit(t, e)
+}
