@@ -5,6 +5,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/giftcredit/giftcredit/infra/localaws"
 	gc "github.com/giftcredit/giftcredit/internal/giftcredit"
 )
 
@@ -567,4 +572,77 @@ func TestExpiredHoldReadsExpiredBeforeTheJob(t *testing.T) {
 		t.Errorf("balance = %+v", b)
 	}
 	MustAudit(t, e)
+}
+
+// copyUnder copies the item of record id (its PK "SHOP#<s>#<kind>#<id>",
+// its sort key sk) to the plain id base, as a record made before ids named
+// their funds would be stored.
+func copyUnder(tb testing.TB, e *env, kind, sk, id, base string) {
+	tb.Helper()
+	client := localaws.NewDynamoClient(e.dyn.URL(), nil)
+	pk := func(id string) types.AttributeValue {
+		return &types.AttributeValueMemberS{Value: "SHOP#" + e.shop.ID + "#" + kind + "#" + id}
+	}
+	out, err := client.GetItem(e.ctx, &dynamodb.GetItemInput{TableName: aws.String("giftcredit"), ConsistentRead: aws.Bool(true),
+		Key: map[string]types.AttributeValue{"PK": pk(id), "SK": &types.AttributeValueMemberS{Value: sk}}})
+	if err != nil || len(out.Item) == 0 {
+		tb.Fatalf("get %s %s: %v", kind, id, err)
+	}
+	out.Item["PK"], out.Item["id"] = pk(base), &types.AttributeValueMemberS{Value: base}
+	if _, err := client.PutItem(e.ctx, &dynamodb.PutItemInput{TableName: aws.String("giftcredit"), Item: out.Item}); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// A hold or a spend whose id names no funds (made before ids named them)
+// still changes and refunds correctly: it is read first to learn its
+// funds, the one extra read the ids otherwise save.
+func TestIDsNamingNoFundsAreReadFirst(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	c := MustCustomer(t, e, "legacy@example.com")
+	MustCredit(t, e, c.ID, 900)
+	h := MustHold(t, e, creditHold(c.ID, 500))
+	app, err := e.store.ApplyCredit(e.ctx, e.admin, "", gc.CreditApplication{CustomerID: c.ID, OrderRef: "web-legacy", AmountDue: 300, Currency: "USD"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hold, spend := h.ID[:len("hld")+27], app.TransactionID[:len("txn")+27]
+	copyUnder(t, e, "HOLD", "HOLD", h.ID, hold)
+	copyUnder(t, e, "TX", "TX", app.TransactionID, spend)
+	if _, ok := gc.FundsOf("hld", hold); ok || !gc.ValidID("hld", hold) {
+		t.Fatalf("%s is not a plain hold id", hold)
+	}
+	for _, op := range []struct {
+		name string
+		run  func() error
+	}{
+		{"capture", func() error {
+			_, err := e.store.CaptureHold(e.ctx, e.admin, "", gc.HoldCapture{HoldID: hold, Amount: 100})
+			return err
+		}},
+		{"void", func() error {
+			v, err := e.store.VoidHold(e.ctx, e.admin, "", hold)
+			if err == nil && (v.Status != gc.HoldVoided || v.Captured != 100) {
+				err = fmt.Errorf("voided %+v", v)
+			}
+			return err
+		}},
+		{"refund", func() error {
+			_, err := e.store.Refund(e.ctx, e.admin, "", gc.NewRefund{TransactionID: spend, Amount: 300, Currency: "USD"})
+			return err
+		}},
+	} {
+		e.counter.Reset()
+		if err := op.run(); err != nil {
+			t.Fatalf("%s: %v", op.name, err)
+		}
+		if got := e.counter.Counts(); got["GetItem"] != 1 || got["TransactGetItems"] != 1 || got["TransactWriteItems"] != 1 || len(got) != 3 {
+			t.Errorf("%s: requests %v, want the record read first", op.name, got)
+		}
+	}
+	// 900 credited, 300 applied and refunded, 100 of the hold captured.
+	if b := mustCustomerState(t, e, c.ID); b.Amount != 800 || b.Held != 0 {
+		t.Errorf("balance = %+v", b)
+	}
 }
