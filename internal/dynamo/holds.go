@@ -226,7 +226,7 @@ func (s *Store) CreateHold(ctx context.Context, a gc.Actor, idemKey string, in g
 	fp.GiftCardCode = ""
 	var keys []key
 	var limits attemptLimits
-	var account string // the funds, which the hold's id and its transactions' name
+	var account string // the funds: the hold's id and its transactions' ids name them
 	if in.GiftCardCode != "" {
 		c, err := parseCode(in.GiftCardCode)
 		if err != nil {

@@ -32,14 +32,17 @@ type Checkout interface {
 	// the lockout like a redemption (ERATELIMITED once locked); a
 	// malformed code is EINVALID.
 	CreateHold(ctx context.Context, a Actor, idemKey string, in NewHold) (Hold, error)
-	// Hold returns a hold, or ENOTFOUND.
+	// Hold returns a hold as it stands now (HoldAsOf: past its expiresAt
+	// it is expired, released or not), or ENOTFOUND.
 	Hold(ctx context.Context, shopID, holdID string) (Hold, error)
 	// CaptureHold takes part of what a hold still holds. ECONFLICT if the
 	// hold is no longer held or has expired; EINSUFFICIENTFUNDS if the
 	// amount exceeds what is held; ENOTFOUND.
 	CaptureHold(ctx context.Context, a Actor, idemKey string, in HoldCapture) (Hold, error)
 	// VoidHold releases what a hold has not captured; voiding a voided or
-	// expired hold changes nothing; a fully captured hold is ECONFLICT.
+	// expired hold changes nothing (one past its expiresAt that the
+	// release job has not released yet is released, and stays expired);
+	// a fully captured hold is ECONFLICT.
 	VoidHold(ctx context.Context, a Actor, idemKey, holdID string) (Hold, error)
 	// Refund gives back part or all of a spend. ENOTFOUND (transaction,
 	// customer); ECONFLICT if the transaction is not a spend, the card it
