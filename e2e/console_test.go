@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -259,6 +260,46 @@ func TestConsole(t *testing.T) {
 		return c.balance(cur)
 	}
 
+	t.Run("amounts are parsed exactly, in the page's own code", func(t *testing.T) {
+		for _, c := range []struct{ typed, currency, want string }{
+			{"10.5", "USD", "1050"},
+			{"10.50", "USD", "1050"},
+			{"0.01", "USD", "1"},
+			{"1500", "JPY", "1500"},
+			{"1500.0", "JPY", "1500"}, // trailing zeros beyond the exponent are harmless
+			{"1.234", "BHD", "1234"},
+			{"0.1", "BHD", "100"},
+			{"12.3456", "CLF", "123456"},
+			{"90071992547409.93", "USD", "9007199254740993"}, // 2^53 + 1: exact, no float
+			{"1.2345", "BHD", "error"},
+			{"15.5", "JPY", "error"},
+			{"1,000", "USD", "error"},
+			{"-5", "USD", "error"},
+			{"1e3", "USD", "error"},
+			{"0.00", "USD", "error"},
+			{"", "USD", "error"},
+			{"10", "XXX", "error"},
+		} {
+			got := eval[string](t, b, fmt.Sprintf(`(function(){ try { return giftcreditConsole.parseAmount(%q, %q, 'Amount').toString() } catch (e) { return 'error' } })()`, c.typed, c.currency))
+			if got != c.want {
+				t.Errorf("parseAmount(%q, %s) = %s, want %s", c.typed, c.currency, got, c.want)
+			}
+		}
+		if got := eval[string](t, b, `giftcreditConsole.toJSON({amount: 9007199254740993n, currency: "USD"})`); got != `{"amount":9007199254740993,"currency":"USD"}` {
+			t.Errorf("a BigInt amount is sent as %s", got)
+		}
+		for expr, want := range map[string]string{
+			`giftcreditConsole.formatAmount(123456789, "USD")`: "USD 1,234,567.89",
+			`giftcreditConsole.formatAmount(5, "BHD")`:         "BHD 0.005",
+			`giftcreditConsole.formatAmount(1500, "JPY")`:      "JPY 1,500",
+			`giftcreditConsole.formatAmount(-250, "EUR")`:      "−EUR 2.50",
+		} {
+			if got := eval[string](t, b, expr); got != want {
+				t.Errorf("%s = %q, want %q", expr, got, want)
+			}
+		}
+	})
+
 	t.Run("a shop key is refused with the API's problem detail", func(t *testing.T) {
 		want := h.problemDetail(t, http.StatusForbidden, "GET", "/v1/promotions?limit=1", shop.ShopKey, nil)
 		b.fill(t, "login-key", shop.ShopKey)
@@ -455,6 +496,33 @@ func TestConsole(t *testing.T) {
 			t.Logf("report: the API answered %q (GET /v1/reports/liability not on this stack yet?)", msg)
 		}
 		b.screenshot(t, "07-report")
+	})
+
+	t.Run("the report chart is drawn from the CSV's closing columns", func(t *testing.T) {
+		// The chart code alone, on a CSV of the report's columns: two
+		// lines of one point per day, the highest point at the top.
+		csv := "day,currency,giftCards.opening,giftCards.issued,giftCards.redeemed,giftCards.spent,giftCards.refunded,giftCards.closing,giftCards.outstandingCount," +
+			"credit.opening,credit.granted.redemption,credit.granted.credit,credit.granted.promotion,credit.granted.refund,credit.spent,credit.expired,credit.reversed,credit.closing,closed\r\n" +
+			"2026-12-01,USD,0,5000,0,0,0,5000,1,0,0,2550,0,0,0,0,0,2550,true\r\n" +
+			"2026-12-02,USD,5000,2000,5000,0,0,2000,1,2550,5000,0,0,0,0,0,0,7550,true\r\n" +
+			"2026-12-03,USD,2000,0,0,0,0,2000,1,7550,0,0,0,0,1000,0,0,6550,false\r\n"
+		got := eval[string](t, b, `(function(){
+			const box = document.getElementById('report-chart');
+			giftcreditConsole.drawChart(giftcreditConsole.parseCSV(`+strconv.Quote(csv)+`), 'USD');
+			const lines = box.querySelectorAll('polyline');
+			const out = Array.from(lines, l => l.getAttribute('class') + ':' + l.getAttribute('points').split(' ').length);
+			const ys = Array.from(box.querySelectorAll('circle.dot-credit'), c => Number(c.getAttribute('cy')));
+			out.push('top:' + (ys.indexOf(Math.min(...ys)) === 1));
+			out.push(box.querySelector('svg title').textContent);
+			document.getElementById('report-result').hidden = false;
+			return out.join(' ');
+		})()`)
+		want := "line-cards:3 line-credit:3 top:true Closing gift-card and credit liability per day in USD"
+		if got != want {
+			t.Errorf("chart: %q, want %q", got, want)
+		}
+		b.screenshot(t, "08-report-chart-of-a-test-csv")
+		eval[bool](t, b, `(document.getElementById('report-chart').replaceChildren(), document.getElementById('report-result').hidden = true)`)
 	})
 
 	t.Run("sign out forgets the key", func(t *testing.T) {
