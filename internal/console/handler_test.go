@@ -114,9 +114,9 @@ func TestUnknownPathsAre404(t *testing.T) {
 	s := mustSite(t)
 	for _, p := range []string{
 		"/admin/nope.js",
-		"/admin/console.js",      // only the hashed name is served
-		"/admin/index.html",      // the page is /admin
-		"/admin/../go.mod",       // no file system behind it
+		"/admin/console.js", // only the hashed name is served
+		"/admin/index.html", // the page is /admin
+		"/admin/../go.mod",  // no file system behind it
 		"/admin/static/console.js",
 		"/admin/",
 		"/administrator",
