@@ -17,7 +17,8 @@ import (
 // dynamoShim is a loopback HTTP proxy in front of a DynamoDB endpoint for
 // dynamodb-admin. It forwards every request, and fills in what minidyn
 // lacks: a ListTables the server refuses is answered with the one table,
-// and a DescribeTable of that table without AttributeDefinitions or
+// a refused DescribeTimeToLive with DISABLED (minidyn has no TTL), and a
+// DescribeTable of that table without AttributeDefinitions or
 // TableStatus gets them (from the template) and ACTIVE. A full DynamoDB
 // (DynamoDB Local, AWS) answers both itself and is passed through.
 type dynamoShim struct {
@@ -44,6 +45,13 @@ func startDynamoShim(endpoint, table string, attributes map[string]string) (*dyn
 				return nil
 			}
 			b, _ := json.Marshal(map[string][]string{"TableNames": {table}})
+			replaceBody(resp, http.StatusOK, b)
+		case dynamoTarget + "DescribeTimeToLive":
+			// minidyn neither answers nor emulates TTL: DISABLED is the truth.
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+			b, _ := json.Marshal(map[string]map[string]string{"TimeToLiveDescription": {"TimeToLiveStatus": "DISABLED"}})
 			replaceBody(resp, http.StatusOK, b)
 		case dynamoTarget + "DescribeTable":
 			if resp.StatusCode != http.StatusOK {
