@@ -445,16 +445,29 @@ func TestConsole(t *testing.T) {
 		b.click(t, "sell-submit")
 		code := b.text(t, "sell-code")
 		h.remember(code)
-		cardID := regexp.MustCompile(`gc_[0-9a-f]{32}`).FindString(b.text(t, "sell-summary"))
-		if cardID == "" {
-			t.Fatalf("no card id in %q", b.text(t, "sell-summary"))
+		summary := b.text(t, "sell-summary")
+		cardID := regexp.MustCompile(`gc_[0-9a-f]{32}`).FindString(summary)
+		orderID := regexp.MustCompile(`ord_[0-9a-z]{26}`).FindString(summary)
+		if cardID == "" || orderID == "" {
+			t.Fatalf("no card or order id in %q", summary)
 		}
 		b.click(t, "sell-done")
+		if eval[bool](t, b, fmt.Sprintf(`document.documentElement.outerHTML.includes(%q)`, code)) {
+			t.Error("the code is still in the page after Done")
+		}
+		// A lost card is found by its order and disabled from there.
 		b.click(t, "nav-cards")
-		b.fill(t, "disable-id", cardID)
-		b.click(t, "disable-submit")
+		b.fill(t, "order-id", orderID)
+		b.click(t, "order-submit")
+		b.waitText(t, "order-cards", cardID)
+		b.do(t, chromedp.Click(chromedp.CSS("#order-cards button")))
+		b.waitText(t, "disable-confirm-text", cardID)
 		b.click(t, "disable-confirm-yes")
 		b.waitText(t, "disable-ok", "is disabled")
+		var card struct{ Status string }
+		if status, body := h.call(t, "POST", "/v1/gift-cards/"+cardID+"/disable", shop.AdminKey, nil); status != http.StatusOK || json.Unmarshal(body, &card) != nil || card.Status != "disabled" {
+			t.Errorf("the API says %d %s for the card, want it disabled", status, body)
+		}
 		b.screenshot(t, "05-gift-cards")
 
 		b.click(t, "nav-customers")
