@@ -175,7 +175,10 @@
     let text;
     if (err instanceof APIError) {
       const code = err.problem && err.problem.code ? ` · ${err.problem.code}` : '';
-      text = err.status ? `${err.message} (${err.status}${code})` : err.message;
+      // An answer without a problem code is API Gateway's own, e.g. a 404
+      // for a route this stack does not have.
+      const gateway = err.status && !(err.problem && err.problem.code) ? ' from API Gateway' : '';
+      text = err.status ? `${err.message} (${err.status}${code}${gateway})` : err.message;
     } else if (err instanceof InputError) {
       text = err.message;
     } else {
@@ -914,6 +917,18 @@
     return e;
   }
 
+  // niceTop rounds the highest value up so that the chart's four steps are
+  // 1, 2 or 5 times a power of ten (in minor units).
+  function niceTop(top) {
+    const raw = top <= 0n ? 1n : (top + 3n) / 4n;
+    let mag = 1n;
+    while (mag * 10n <= raw) mag *= 10n;
+    for (const m of [1n, 2n, 5n, 10n]) {
+      if (m * mag >= raw) return m * mag * 4n;
+    }
+    return raw * 4n;
+  }
+
   // drawChart draws the closing balance of gift cards and of credit per day
   // as two lines of an inline SVG built here (no inline style: classes only).
   function drawChart(csv, currency) {
@@ -930,7 +945,7 @@
     const W = 720, H = 260, L = 90, R = 16, T = 16, B = 48;
     let top = 0n;
     for (const d of days) { if (d.cards > top) top = d.cards; if (d.credit > top) top = d.credit; }
-    if (top === 0n) top = 1n;
+    top = niceTop(top);
     // Scale in BigInt, then to pixels: only positions are floating point.
     const y = (v) => T + (H - T - B) * (1 - Number((v * 10000n) / top) / 10000);
     const x = (i) => L + (days.length === 1 ? (W - L - R) / 2 : (i * (W - L - R)) / (days.length - 1));
