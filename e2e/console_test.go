@@ -507,6 +507,18 @@ func TestConsole(t *testing.T) {
 		}
 		if msg := eval[string](t, b, `document.getElementById('report-error').hidden ? '' : document.getElementById('report-error').textContent`); msg != "" {
 			t.Logf("report: the API answered %q (GET /v1/reports/liability not on this stack yet?)", msg)
+		} else {
+			// The figures are the API's, in major units, and the chart is drawn.
+			from, to := eval[string](t, b, `document.getElementById('report-from').value`), eval[string](t, b, `document.getElementById('report-to').value`)
+			var r struct {
+				Credit struct{ Closing int64 } `json:"credit"`
+			}
+			h.mustCall(t, http.StatusOK, "GET", "/v1/reports/liability?currency=USD&from="+from+"&to="+to, shop.AdminKey, nil, &r)
+			b.waitText(t, "report-credit", fmt.Sprintf("ClosingUSD %d.%02d", r.Credit.Closing/100, r.Credit.Closing%100))
+			if n := eval[int](t, b, `document.querySelectorAll('#report-chart polyline').length`); n != 2 {
+				t.Errorf("the chart has %d lines, want 2", n)
+			}
+			b.waitText(t, "report-csv", "Download CSV")
 		}
 		b.screenshot(t, "07-report")
 	})

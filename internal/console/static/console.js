@@ -960,7 +960,8 @@
     s.append(svg('line', { class: 'axis', x1: L, x2: W - R, y1: H - B, y2: H - B }));
     const step = Math.max(1, Math.ceil(days.length / 8));
     days.forEach((d, i) => {
-      if (i % step === 0 || i === days.length - 1) {
+      // Every step-th day is labelled, and the last, unless the two would touch.
+      if ((i % step === 0 && days.length - 1 - i >= step / 2) || i === days.length - 1) {
         s.append(svg('text', { class: 'tick', x: x(i), y: H - B + 16, 'text-anchor': 'middle' }, d.day.slice(5)));
       }
     });
@@ -968,7 +969,7 @@
       const pts = days.map((d, i) => `${x(i).toFixed(1)},${y(d[key]).toFixed(1)}`).join(' ');
       s.append(svg('polyline', { class: 'line-' + cls, points: pts }));
       days.forEach((d, i) => {
-        const dot = svg('circle', { class: 'dot-' + cls, cx: x(i).toFixed(1), cy: y(d[key]).toFixed(1), r: 3 });
+        const dot = svg('circle', { class: 'dot-' + cls, cx: x(i).toFixed(1), cy: y(d[key]).toFixed(1), r: days.length > 31 ? 2 : 3 });
         dot.append(svg('title', {}, `${d.day}: ${label} ${formatAmount(d[key], currency)}`));
         s.append(dot);
       });
