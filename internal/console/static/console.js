@@ -297,6 +297,7 @@
       try {
         const c = await api('GET', '/v1/customers?email=' + encodeURIComponent(email));
         await openCustomer(c.id, c);
+        $('credit-amount').focus();
       } catch (err) {
         if (err instanceof APIError && err.status === 404) {
           closeCustomer();
@@ -320,6 +321,7 @@
         $('create-form').hidden = true;
         $('create-name').value = '';
         await openCustomer(c.id, c);
+        $('credit-amount').focus();
       } catch (err) {
         if (err instanceof APIError && err.status === 409 && err.problem && err.problem.customerId) {
           $('create-form').hidden = true;
