@@ -250,6 +250,13 @@ func TestConsole(t *testing.T) {
 
 	// ?pageSize=3 makes the history page after three transactions.
 	b.do(t, chromedp.Navigate(h.info.APIURL+"/admin?pageSize=3"), chromedp.WaitVisible(chromedp.ID("login-key")))
+	loadTimes := `(function(){ const n = performance.getEntriesByType('navigation')[0];
+		const r = performance.getEntriesByType('resource');
+		return Math.round(n.domContentLoadedEventEnd) + ' ms to DOMContentLoaded, ' + (r.length + 1) + ' requests, ' +
+			(n.transferSize + r.reduce((a, e) => a + e.transferSize, 0)) + ' bytes over the network' })()`
+	t.Logf("first load (cold function): %s", eval[string](t, b, loadTimes))
+	b.do(t, chromedp.Reload(), chromedp.WaitVisible(chromedp.ID("login-key")))
+	t.Logf("reload (304 page, cached assets): %s", eval[string](t, b, loadTimes))
 	b.screenshot(t, "01-sign-in")
 
 	var customerID string
