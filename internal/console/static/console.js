@@ -94,11 +94,13 @@
   // toJSON encodes a body; BigInt amounts are written as exact integers.
   function toJSON(body) {
     const marks = [];
+    // A marker no typed text can hold: NUL, a fresh random tag, the index.
+    const tag = 'big' + Math.random().toString(36).slice(2) + '_';
     const text = JSON.stringify(body, (k, v) => {
-      if (typeof v === 'bigint') { marks.push(v.toString()); return `\u0000${marks.length - 1}\u0000`; }
+      if (typeof v === 'bigint') { marks.push(v.toString()); return `\u0000${tag}${marks.length - 1}\u0000`; }
       return v;
     });
-    return text.replace(/"\\u0000(\d+)\\u0000"/g, (_, i) => marks[Number(i)]);
+    return text.replace(new RegExp(`"\\\\u0000${tag}(\\d+)\\\\u0000"`, 'g'), (_, i) => marks[Number(i)]);
   }
 
   // parseJSON keeps integers beyond 2^53 exact where the browser gives
