@@ -23,6 +23,9 @@ DIR_PromotionRunFunction := promotionrun
 DIR_PromotionWorkerFunction := promotionworker
 DIR_CheckoutFunction := checkout
 DIR_HoldReleaseFunction := holdrelease
+DIR_WebhooksFunction := webhooks
+DIR_EventPublisherFunction := eventpublisher
+DIR_WebhookDeliveryFunction := webhookdelivery
 
 FUNCTIONS := $(patsubst DIR_%,%,$(filter DIR_%,$(.VARIABLES)))
 

@@ -88,6 +88,12 @@ func (s *Service) Deliver(ctx context.Context, ev gc.Event, body []byte) error {
 		if !h.Wants(ev.Type) {
 			continue
 		}
+		if deadline.Low(ctx, s.timeout()+2*time.Second) {
+			// The message comes back (its deliveries started so far are
+			// then duplicates and skipped).
+			errs = append(errs, fmt.Errorf("deliver %s: out of time before webhook %s", ev.ID, h.ID))
+			break
+		}
 		now := s.now()
 		next := now.Add(s.timeout() + claimMargin)
 		d := Delivery{EventID: ev.ID, EventType: ev.Type, WebhookID: h.ID, Status: DeliveryPending, CreatedAt: now,
