@@ -33,6 +33,8 @@ type Bus struct {
 	events []BusEvent
 	// failNext makes the next n entries fail with InternalFailure.
 	failNext int
+	// calls are the entry counts of the PutEvents calls served.
+	calls []int
 	// Forward, when set, receives each accepted event (as a rule's
 	// target would, in EventBridge's event format) after the answer.
 	forward func(BusEvent)
@@ -100,6 +102,13 @@ func (b *Bus) Events() []BusEvent {
 	return append([]BusEvent(nil), b.events...)
 }
 
+// Calls returns the number of entries of each PutEvents call served.
+func (b *Bus) Calls() []int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]int(nil), b.calls...)
+}
+
 // Clear forgets the recorded events.
 func (b *Bus) Clear() {
 	b.mu.Lock()
@@ -156,6 +165,7 @@ func (b *Bus) serve(w http.ResponseWriter, r *http.Request) {
 	}{Entries: []putResult{}}
 	var accepted []BusEvent
 	b.mu.Lock()
+	b.calls = append(b.calls, len(in.Entries))
 	for _, e := range in.Entries {
 		if e.Source == "" || e.DetailType == "" || !json.Valid([]byte(e.Detail)) {
 			out.FailedEntryCount++

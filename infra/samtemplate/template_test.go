@@ -591,7 +591,7 @@ func TestTemplateTable(t *testing.T) {
 	wantGSIs := []GSI{
 		{Name: "GSI1", HashKey: "GSI1PK", RangeKey: "GSI1SK", Projection: "ALL"},
 		{Name: "GSI2", HashKey: "GSI2PK", RangeKey: "GSI2SK", Projection: "ALL"},
-		{Name: "GSI3", HashKey: "GSI3PK", RangeKey: "GSI3SK", Projection: "ALL"},
+		{Name: "GSI3", HashKey: "GSI3PK", RangeKey: "GSI3SK", Projection: "KEYS_ONLY"},
 	}
 	if !slices.Equal(tbl.GSIs, wantGSIs) {
 		t.Errorf("GSIs = %+v, want %+v", tbl.GSIs, wantGSIs)

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-
 	"github.com/giftcredit/giftcredit/internal/giftcode"
 	gc "github.com/giftcredit/giftcredit/internal/giftcredit"
 )
@@ -231,16 +229,13 @@ func (s *Store) DisableCard(ctx context.Context, a gc.Actor, idemKey, cardID str
 				return p, err
 			}
 			if ch != nil {
-				// Disabling writes no transaction: the card item carries
-				// the event's marker (events.go).
-				now := s.now().UTC()
-				act := s.cardUpdate(a.ShopID, *ch, nil)
-				u := act.w.Update
-				u.ExpressionAttributeValues[":disabledAt"] = avS(fmtTime(now))
-				u.UpdateExpression = aws.String(aws.ToString(u.UpdateExpression) + ", disabledAt = :disabledAt, " +
-					markExpr(a.ShopID, cardID, now, u.ExpressionAttributeValues))
-				act.events = []gc.Event{gc.CardDisabledEvent(a.ShopID, out, now)}
-				p.acts = []action{act}
+				// Disabling writes no transaction: its event gets an
+				// item of its own in the same write (events.go).
+				ev, err := s.eventPut(a.ShopID, gc.CardDisabledEvent(a.ShopID, out, s.now()))
+				if err != nil {
+					return p, err
+				}
+				p.acts = []action{s.cardUpdate(a.ShopID, *ch, nil), ev}
 			}
 			p.result = out
 			return p, nil

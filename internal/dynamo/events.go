@@ -2,7 +2,9 @@ package dynamo
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -13,14 +15,15 @@ import (
 	gc "github.com/giftcredit/giftcredit/internal/giftcredit"
 )
 
-// Events. A change's events are not items of their own: the item the
-// mutation writes anyway (the transaction, or the disabled card, or the
-// finished run) carries a sparse GSI3 key that marks it unpublished, in
-// its shop's pending-events shard (EventShards, by the item's id), so the
-// TransactWriteItems gains no item and no key is shared by a shop's
-// transactions. The events themselves are derived from the item by the
-// domain (gc.TxEvents, gc.CardDisabledEvent, gc.RunFinishedEvent), so the
-// same item always yields the same event ids.
+// Events. A transaction's events are not items of their own: the
+// transaction item, which the mutation writes anyway, carries a GSI3 key
+// that marks it unpublished, in its shop's pending-events shard
+// (EventShards, by the transaction id), so the TransactWriteItems gains no
+// item and no key is shared by a shop's transactions. Its events are
+// derived from it by the domain (gc.TxEvents), so the same transaction
+// always yields the same event ids. The two changes that write no
+// transaction (a card disabled, a promotion run finished, both rare) put
+// an event item of their own, marked the same way, in their write.
 //
 // After the write the store publishes the events inline, within the
 // request's budget, and leaves the marker: clearing it would be a second
@@ -46,6 +49,14 @@ func gsiPendingEvents(shopID, id string) string {
 	return shopPrefix(shopID) + "EVENTS#" + shardOf(id, EventShards)
 }
 
+// gsiPublishedEvents is where a published change's marker moves: minidyn
+// keeps an index entry whose key attributes were REMOVEd, so the marker
+// moves out of the pending partitions instead, as sent mail does. GSI3
+// projects keys only, so a published change costs its keys in the index.
+func gsiPublishedEvents(shopID, id string) string {
+	return shopPrefix(shopID) + "EVENTS#DONE#" + shardOf(id, EventShards)
+}
+
 func gsiAllPendingEvents(shopID string) []string {
 	return shardKeys(shopPrefix(shopID)+"EVENTS", EventShards)
 }
@@ -61,11 +72,26 @@ func markEvents(it item, shopID, id string, at time.Time) {
 	it[attrGSI3SK] = avS(fmtTime(at.Add(eventGrace)) + "#" + id)
 }
 
-// markExpr is the SET clause (and its values) that marks an updated item.
-func markExpr(shopID, id string, at time.Time, vals item) string {
-	vals[":evpk"] = avS(gsiPendingEvents(shopID, id))
-	vals[":evsk"] = avS(fmtTime(at.Add(eventGrace)) + "#" + id)
-	return attrGSI3PK + " = :evpk, " + attrGSI3SK + " = :evsk"
+// keyEvent is the item of an event whose change wrote no transaction (a
+// card disabled, a promotion run finished): the few changes that are not
+// transactions get one item more in their write.
+func keyEvent(shopID, id string) key { return key{shopPrefix(shopID) + "EVENT#" + id, "EVENT"} }
+
+// eventPut plans the event item of a change that is not a transaction.
+func (s *Store) eventPut(shopID string, ev gc.Event) (action, error) {
+	b, err := json.Marshal(ev)
+	if err != nil {
+		return action{}, fmt.Errorf("event %s: encode: %w", ev.ID, err)
+	}
+	it := keyEvent(shopID, ev.ID).av()
+	it["id"] = avS(ev.ID)
+	it["type"] = avS(string(ev.Type))
+	it["event"] = avS(string(b))
+	it["createdAt"] = avS(fmtTime(ev.CreatedAt))
+	markEvents(it, shopID, ev.ID, ev.CreatedAt)
+	act := s.putNew(it, nil)
+	act.events = []gc.Event{ev}
+	return act, nil
 }
 
 // publishInline publishes the events of a write that succeeded, within
@@ -103,10 +129,25 @@ func (s *Store) PendingEvents(ctx context.Context, now time.Time, limit int) ([]
 			if len(out) >= limit {
 				return out, nil
 			}
-			items, err := s.queryIndex(ctx, indexGSI3, attrGSI3PK, attrGSI3SK, pk, fmtTime(now)+"#~", limit-len(out))
+			keys, err := s.queryIndex(ctx, indexGSI3, attrGSI3PK, attrGSI3SK, pk, fmtTime(now)+"#~", limit-len(out))
 			if err != nil {
 				return out, fmt.Errorf("pending events: %w", err)
 			}
+			// GSI3 projects keys only: the changes are read from the table.
+			var items []item
+			var ks []item
+			for _, k := range keys {
+				ks = append(ks, item{attrPK: k[attrPK], attrSK: k[attrSK]})
+			}
+			if err := s.batchGet(ctx, ks, "", nil, func(it item) (bool, error) {
+				if it.s(attrGSI3PK) == pk {
+					items = append(items, it)
+				}
+				return true, nil
+			}); err != nil {
+				return out, fmt.Errorf("pending events: %w", err)
+			}
+			sortByAttr(items, attrGSI3SK)
 			for _, it := range items {
 				evs, err := s.eventsOf(sh.ID, it)
 				if err != nil {
@@ -128,22 +169,12 @@ func (s *Store) eventsOf(shopID string, it item) ([]gc.Event, error) {
 			return nil, err
 		}
 		return gc.TxEvents(shopID, tx), nil
-	case sk == "CARD":
-		c, err := decodeCard(it)
-		if err != nil {
-			return nil, err
+	case sk == "EVENT":
+		var ev gc.Event
+		if err := json.Unmarshal([]byte(it.s("event")), &ev); err != nil {
+			return nil, fmt.Errorf("event %s: decode: %w", it.s("id"), err)
 		}
-		at, err := it.t("disabledAt")
-		if err != nil {
-			return nil, err
-		}
-		return []gc.Event{gc.CardDisabledEvent(shopID, c.GiftCard, at)}, nil
-	case strings.HasPrefix(sk, "RUN#"):
-		r, err := decodeRun(it)
-		if err != nil {
-			return nil, err
-		}
-		return []gc.Event{gc.RunFinishedEvent(shopID, r, r.FinishedAt)}, nil
+		return []gc.Event{ev}, nil
 	default:
 		return nil, fmt.Errorf("pending events: item %s/%s has no events", it.s(attrPK), sk)
 	}
@@ -156,8 +187,10 @@ func (s *Store) MarkPublished(ctx context.Context, c gc.PendingChange) error {
 	if len(parts) != 3 || !strings.HasPrefix(parts[0], shopPrefix(c.ShopID)) {
 		return fmt.Errorf("mark published: not a change of shop %s: %q", c.ShopID, c.Ref)
 	}
-	err := s.updateOne(ctx, s.update(key{parts[0], parts[1]}, "REMOVE "+attrGSI3PK+", "+attrGSI3SK, attrGSI3SK+" = :sk", nil,
-		item{":sk": avS(parts[2])}, gc.Errorf(gc.ECONFLICT, "events of %s were marked published meanwhile", parts[0])))
+	_, id, _ := strings.Cut(parts[2], "#")
+	err := s.updateOne(ctx, s.update(key{parts[0], parts[1]}, "SET "+attrGSI3PK+" = :done", attrGSI3SK+" = :sk AND "+attrGSI3PK+" <> :done", nil,
+		item{":sk": avS(parts[2]), ":done": avS(gsiPublishedEvents(c.ShopID, id))},
+		gc.Errorf(gc.ECONFLICT, "events of %s were marked published meanwhile", parts[0])))
 	if gc.ErrorCode(err) == gc.ECONFLICT {
 		return nil
 	}
@@ -189,4 +222,8 @@ func (s *Store) queryIndex(ctx context.Context, index, pkAttr, skAttr, pk, until
 		}
 	}
 	return out, nil
+}
+
+func sortByAttr(items []item, attr string) {
+	sort.SliceStable(items, func(i, j int) bool { return items[i].s(attr) < items[j].s(attr) })
 }

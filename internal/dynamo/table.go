@@ -50,6 +50,9 @@ func TableInput(name string) *dynamodb.CreateTableInput {
 			Projection: &types.Projection{ProjectionType: types.ProjectionTypeAll},
 		}
 	}
+	// GSI3 only finds the changes to publish, which are then read by key.
+	keysOnly := gsi(indexGSI3, attrGSI3PK, attrGSI3SK)
+	keysOnly.Projection = &types.Projection{ProjectionType: types.ProjectionTypeKeysOnly}
 	return &dynamodb.CreateTableInput{
 		TableName: aws.String(name),
 		AttributeDefinitions: []types.AttributeDefinition{
@@ -61,7 +64,7 @@ func TableInput(name string) *dynamodb.CreateTableInput {
 		GlobalSecondaryIndexes: []types.GlobalSecondaryIndex{
 			gsi(indexGSI1, attrGSI1PK, attrGSI1SK),
 			gsi(indexGSI2, attrGSI2PK, attrGSI2SK),
-			gsi(indexGSI3, attrGSI3PK, attrGSI3SK),
+			keysOnly,
 		},
 	}
 }

@@ -32,6 +32,9 @@ type Bus struct {
 	// Attempts bounds the calls for one chunk (default 3): the first and
 	// the resends of the entries that failed.
 	Attempts int
+	// CallTimeout bounds one PutEvents call (default 5 s), so a bus that
+	// accepts the connection and never answers costs at most that.
+	CallTimeout time.Duration
 }
 
 var _ gc.EventPublisher = (*Bus)(nil)
@@ -94,7 +97,13 @@ func (b *Bus) publishChunk(ctx context.Context, chunk []gc.Event) ([]gc.Event, e
 			}
 			entries[i] = e
 		}
-		out, err := b.Client.PutEvents(ctx, &eventbridge.PutEventsInput{Entries: entries})
+		timeout := b.CallTimeout
+		if timeout <= 0 {
+			timeout = 5 * time.Second
+		}
+		cctx, cancel := context.WithTimeout(ctx, timeout)
+		out, err := b.Client.PutEvents(cctx, &eventbridge.PutEventsInput{Entries: entries})
+		cancel()
 		if err != nil {
 			last = fmt.Errorf("put events: %w", err)
 			if ctx.Err() != nil {
