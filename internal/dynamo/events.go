@@ -29,8 +29,8 @@ import (
 // request's budget, and leaves the marker: clearing it would be a second
 // write request per mutation. The scheduled publisher (EventPublisher)
 // reads the markers due (eventGrace after the change), publishes their
-// events again and removes the markers. Every event is therefore
-// published at least once, normally twice; consumers dedupe on the id
+// events again and moves the markers to the published shard. Every event is
+// therefore published at least once, normally twice; consumers dedupe on the id
 // (webhook deliveries do, with a conditional write).
 
 // EventShards spreads a shop's pending events. Each mutation writes one
