@@ -240,6 +240,9 @@ func printReady(w io.Writer, st *stack.Stack, tpl *samtemplate.Template, stackFi
 	}
 	p("  DynamoDB       %s   table %s", info.DynamoDBEndpoint, info.TableName)
 	p("  Stack control  %s/   (schedules, queues, process counts)", st.ControlURL())
+	if info.EventsURL != "" {
+		p("  Event bus      %s   (every event published, oldest first)", info.EventsURL)
+	}
 	p("")
 	p("  Schedules (POST to fire now):")
 	for _, sc := range st.Schedules() {
@@ -275,8 +278,8 @@ func printReady(w io.Writer, st *stack.Stack, tpl *samtemplate.Template, stackFi
 		p("")
 		p("  Paste into another shell for the README tour:")
 		p("")
-		p("export API=%s SHOP_KEY=%s ADMIN_KEY=%s SES_URL=%s DDB_URL=%s TABLE=%s STACK_URL=%s",
-			info.APIURL, sh.ShopKey, sh.AdminKey, info.SESURL, info.DynamoDBEndpoint, info.TableName, st.ControlURL())
+		p("export API=%s SHOP_KEY=%s ADMIN_KEY=%s SES_URL=%s DDB_URL=%s TABLE=%s STACK_URL=%s EVENTS_URL=%s",
+			info.APIURL, sh.ShopKey, sh.AdminKey, info.SESURL, info.DynamoDBEndpoint, info.TableName, st.ControlURL(), info.EventsURL)
 	}
 	p("")
 	p("  Written to %s. Ctrl-C stops everything.", stackFile)
