@@ -85,7 +85,9 @@ func (s *Service) Deliver(ctx context.Context, ev gc.Event, body []byte) error {
 	}
 	var errs []error
 	for _, h := range hooks {
-		if !h.Wants(ev.Type) {
+		// A webhook receives the events of changes made after it was
+		// registered (the publisher may send older ones again).
+		if !h.Wants(ev.Type) || ev.CreatedAt.Before(h.CreatedAt) {
 			continue
 		}
 		if deadline.Low(ctx, s.timeout()+2*time.Second) {
