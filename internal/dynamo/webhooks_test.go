@@ -324,4 +324,3 @@ func TestDeliveryRefusesPrivateAddressesOnAWS(t *testing.T) {
 		t.Errorf("the receiver on loopback got %s", id)
 	}
 }
-
