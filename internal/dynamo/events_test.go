@@ -84,7 +84,7 @@ func (b *busEnv) runPublisher(tb testing.TB, ahead time.Duration) schedule.Resul
 	return res
 }
 
-func types(evs []gc.Event) []gc.EventType {
+func eventTypes(evs []gc.Event) []gc.EventType {
 	out := []gc.EventType{}
 	for _, e := range evs {
 		out = append(out, e.Type)
@@ -245,8 +245,8 @@ func TestEveryOperationEmitsItsEvents(t *testing.T) {
 		all := b.published(t)
 		got := all[seen:]
 		seen = len(all)
-		if !reflect.DeepEqual(types(got), s.want) {
-			t.Fatalf("%s: published %v, want %v", s.name, types(got), s.want)
+		if !reflect.DeepEqual(eventTypes(got), s.want) {
+			t.Fatalf("%s: published %v, want %v", s.name, eventTypes(got), s.want)
 		}
 		for _, ev := range got {
 			if ev.ShopID != e.shop.ID || !strings.HasPrefix(ev.ID, "evt_") {

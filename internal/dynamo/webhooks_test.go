@@ -150,7 +150,7 @@ func TestWebhookGetsEveryEventSigned(t *testing.T) {
 	h.deliverBus(t) // the bus delivers at least once: every event again
 	pub := h.published(t)
 	if len(pub) != 4 {
-		t.Fatalf("published %v", types(pub))
+		t.Fatalf("published %v", eventTypes(pub))
 	}
 	for _, ev := range pub {
 		if n := h.recv.count(ev.ID); n != 1 {
