@@ -66,6 +66,15 @@ func gsiAllPendingEvents(shopID string) []string {
 // publisher.
 func WithEvents(p gc.EventPublisher) Option { return func(s *Store) { s.events = p } }
 
+// InlineEventPause is how long the store stops publishing inline after an
+// inline publish failed: while the bus is down, each write would otherwise
+// wait out the budget (a promotion run's grants one after another), and
+// the scheduled publisher sends the events anyway.
+const InlineEventPause = 30 * time.Second
+
+// WithInlineEventPause replaces InlineEventPause (tests; 0: never pause).
+func WithInlineEventPause(d time.Duration) Option { return func(s *Store) { s.eventPause = &d } }
+
 // markEvents sets the pending-events marker on an item about to be put.
 func markEvents(it item, shopID, id string, at time.Time) {
 	it[attrGSI3PK] = avS(gsiPendingEvents(shopID, id))
@@ -98,14 +107,23 @@ func (s *Store) eventPut(shopID string, ev gc.Event) (action, error) {
 // InlineEventBudget and the request's own deadline. A failure only
 // leaves the events to the scheduled publisher.
 func (s *Store) publishInline(ctx context.Context, evs []gc.Event) {
-	if s.events == nil || len(evs) == 0 || deadline.Low(ctx, 100*time.Millisecond) {
+	if s.events == nil || len(evs) == 0 || deadline.Low(ctx, 100*time.Millisecond) ||
+		time.Now().UnixNano() < s.eventsPausedUntil.Load() {
 		return
 	}
 	ctx, cancel := context.WithTimeout(ctx, InlineEventBudget)
 	defer cancel()
 	failed, err := s.events.Publish(ctx, evs)
-	if err != nil && s.logger != nil {
-		s.logger.Warn("inline event publish", "events", len(evs), "failed", len(failed), "error", err.Error())
+	if err == nil {
+		return
+	}
+	pause := InlineEventPause
+	if s.eventPause != nil {
+		pause = *s.eventPause
+	}
+	s.eventsPausedUntil.Store(time.Now().Add(pause).UnixNano())
+	if s.logger != nil {
+		s.logger.Warn("inline event publish", "events", len(evs), "failed", len(failed), "pausedFor", pause.String(), "error", err.Error())
 	}
 }
 

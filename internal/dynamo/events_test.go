@@ -48,7 +48,7 @@ func newBusEnv(tb testing.TB, viaFault bool) *busEnv {
 		endpoint = fault.URL()
 	}
 	pub := &eventbus.Bus{Client: localaws.NewEventsClient(endpoint), Name: "giftcredit-test", Attempts: 2, CallTimeout: 300 * time.Millisecond}
-	e := newEnv(tb, dynamo.WithEvents(pub))
+	e := newEnv(tb, dynamo.WithEvents(pub), dynamo.WithInlineEventPause(0))
 	return &busEnv{env: e, bus: bus, fault: fault, pub: pub}
 }
 
@@ -374,6 +374,21 @@ func TestABusOutageLosesNothing(t *testing.T) {
 	b.fault.Swallow()
 	credit(300) // the bus takes it, the answer is lost
 	b.fault.Hang()
+	// A store that pauses its inline publishing after a failure does not
+	// wait for the hung bus at all.
+	paused := dynamo.New(localaws.NewDynamoClient(e.dyn.URL(), nil), "giftcredit", dynamo.WithEvents(b.pub),
+		dynamo.WithClock(e.clock.Now), dynamo.WithInlineEventPause(time.Hour))
+	for i := range 3 {
+		start := time.Now()
+		tx, err := paused.Credit(e.ctx, e.admin, "", gc.DirectCredit{CustomerID: cust.ID, Amount: 10, Currency: "USD", PaymentType: "goodwill"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := time.Since(start); i > 0 && d > dynamo.InlineEventBudget/2 {
+			t.Errorf("credit %d waited %v for a bus that failed before", i, d)
+		}
+		want = append(want, gc.TxEvents(e.shop.ID, tx)...)
+	}
 	// The scheduled publisher during the outage leaves everything marked.
 	if r := b.runPublisher(t, 2*time.Minute); r.Counts["changes"] != 0 || r.Counts["failed"] == 0 {
 		t.Errorf("publisher during the outage = %+v", r.Counts)

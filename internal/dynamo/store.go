@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	mrand "math/rand/v2"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -33,8 +34,11 @@ type Store struct {
 	limits  Limits
 	mail    gc.Composer
 	logger  *slog.Logger
-	// events receives a write's events right after it (events.go).
-	events gc.EventPublisher
+	// events receives a write's events right after it (events.go), unless
+	// an inline publish failed less than eventPause ago.
+	events            gc.EventPublisher
+	eventPause        *time.Duration
+	eventsPausedUntil atomic.Int64
 	// maxAttempts bounds optimistic-concurrency retries of one mutation.
 	maxAttempts int
 }
