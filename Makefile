@@ -24,6 +24,9 @@ DIR_PromotionWorkerFunction := promotionworker
 DIR_CheckoutFunction := checkout
 DIR_HoldReleaseFunction := holdrelease
 DIR_AdminFunction := admin
+DIR_WebhooksFunction := webhooks
+DIR_EventPublisherFunction := eventpublisher
+DIR_WebhookDeliveryFunction := webhookdelivery
 
 FUNCTIONS := $(patsubst DIR_%,%,$(filter DIR_%,$(.VARIABLES)))
 

@@ -14,6 +14,12 @@ import (
 // sends what others composed.
 var composers = []string{"OrdersFunction", "AuditFunction", "RedemptionFunction", "PromotionRunFunction", "PromotionWorkerFunction", "CheckoutFunction"}
 
+// eventPublishers are the functions that call EventBridge: those that
+// write changes (and publish their events inline) and the scheduled
+// publisher.
+var eventPublishers = []string{"OrdersFunction", "RedemptionFunction", "CreditsFunction", "CreditApplicationsFunction",
+	"CheckoutFunction", "HoldReleaseFunction", "PromotionRunFunction", "PromotionWorkerFunction", "EventPublisherFunction"}
+
 // queueUsers are the functions that call SQS.
 var queueUsers = []string{"PromotionRunFunction", "PromotionWorkerFunction"}
 
@@ -41,6 +47,9 @@ var authorizerLinks = []string{
 	// The one-table store implements the promotion run port; the
 	// package is pure Go without templates or clients.
 	"github.com/giftcredit/giftcredit/internal/promotion",
+	// The store implements the webhook port too; pure Go over net/http,
+	// which the SDK links anyway.
+	"github.com/giftcredit/giftcredit/internal/webhook",
 	"golang.org/x/text/",
 }
 
@@ -83,6 +92,7 @@ func TestFunctionsLinkOnlyWhatTheyCall(t *testing.T) {
 		{[]string{"html/template", "text/template"}, nil, "renders no template"},
 		{[]string{"github.com/aws/aws-sdk-go-v2/service/ses", "github.com/giftcredit/giftcredit/internal/sesmail"}, mailers, "sends no email"},
 		{[]string{"github.com/aws/aws-sdk-go-v2/service/sqs"}, queueUsers, "uses no queue"},
+		{[]string{"github.com/aws/aws-sdk-go-v2/service/eventbridge", "github.com/giftcredit/giftcredit/internal/eventbus"}, eventPublishers, "publishes no events"},
 	}
 	seen := 0
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {

@@ -122,7 +122,7 @@ const (
 func routeCases() []routeCase {
 	validPromotion := map[string]any{"name": "Buy $50, get $10", "currency": "USD", "startsAt": "2026-11-01T00:00:00Z",
 		"endsAt": "2027-01-01T00:00:00Z", "minGiftCardAmount": 5000, "creditAmount": 1000}
-	return []routeCase{
+	return append([]routeCase{
 		// ------------------------------------------------ POST /v1/customers
 		{name: "created by a shop key", event: "customers-create.json", caller: shopKey, status: 201,
 			setup: func(t testing.TB, e *env) []adjust {
@@ -917,7 +917,8 @@ func routeCases() []routeCase {
 			setup: func(t testing.TB, e *env) []adjust {
 				return []adjust{withPatch(map[string]any{"transactionId": e.mustCardCapture(t, 2000)})}
 			}},
-	}
+		// Webhooks: webhooks_test.go.
+	}, webhookRouteCases()...)
 }
 
 // TestRoutes runs the route matrix: for each golden event, its cases in

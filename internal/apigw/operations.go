@@ -32,6 +32,11 @@ var implementations = map[string]routeFunc{
 	"POST /v1/holds/{id}/captures":                          captureHold,
 	"POST /v1/holds/{id}/void":                              voidHold,
 	"POST /v1/refunds":                                      refund,
+	// Webhooks (webhooks.go).
+	"POST /v1/webhooks":                createWebhook,
+	"GET /v1/webhooks":                 listWebhooks,
+	"DELETE /v1/webhooks/{id}":         deleteWebhook,
+	"GET /v1/webhooks/{id}/deliveries": webhookDeliveries,
 }
 
 // Request bodies. Each has exactly the fields of the contract; anything

@@ -50,4 +50,9 @@ var Routes = []Route{
 	{"POST", "/v1/holds/{id}/captures", RoleShop, "CheckoutFunction"},
 	{"POST", "/v1/holds/{id}/void", RoleShop, "CheckoutFunction"},
 	{"POST", "/v1/refunds", RoleShop, "CheckoutFunction"},
+	// Webhooks (issue 14).
+	{"POST", "/v1/webhooks", RoleAdmin, "WebhooksFunction"},
+	{"GET", "/v1/webhooks", RoleAdmin, "WebhooksFunction"},
+	{"DELETE", "/v1/webhooks/{id}", RoleAdmin, "WebhooksFunction"},
+	{"GET", "/v1/webhooks/{id}/deliveries", RoleAdmin, "WebhooksFunction"},
 }

@@ -218,7 +218,13 @@ func (s *Store) DisableCard(ctx context.Context, a gc.Actor, idemKey, cardID str
 				return p, err
 			}
 			if ch != nil {
-				p.acts = []action{s.cardUpdate(a.ShopID, *ch, nil)}
+				// Disabling writes no transaction: its event gets an
+				// item of its own in the same write (events.go).
+				ev, err := s.eventPut(a.ShopID, gc.CardDisabledEvent(a.ShopID, out, s.now()))
+				if err != nil {
+					return p, err
+				}
+				p.acts = []action{s.cardUpdate(a.ShopID, *ch, nil), ev}
 			}
 			p.result = out
 			return p, nil

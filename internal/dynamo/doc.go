@@ -41,6 +41,16 @@
 //	grant             SHOP#<s>#PROMO#<p>#GRANT#<order>[#<card>]  GRANT
 //	grants of a cust. SHOP#<s>#PROMO#<p>#CUST#<c> GRANTS
 //	waiting order     SHOP#<s>#PROMO#<p>#WAIT#<k> WAIT      SHOP#<s>#PROMO#<p>#WAITING / <time>#<k> (#RESOLVED once resolved)
+//	event (no tx)     SHOP#<s>#EVENT#<event id>   EVENT     (a disabled card's, a finished run's event; marked like a transaction)
+//	webhook           SHOP#<s>#WEBHOOK#<w>        WEBHOOK   SHOP#<s>#WEBHOOKS / <time>#<w> (#DELETED once deleted)
+//	delivery          SHOP#<s>#WEBHOOK#<w>#DLV#<event>  DELIVERY  SHOP#<s>#WEBHOOK#<w>#DLV#<n> / <time>#<event>  SHOP#<s>#WHPENDING#<n> / <next attempt>#<w>#<event> (then #WHDONE#<n>)
+//
+// Unpublished events: a transaction (or event item) whose events may not
+// be on the bus yet carries GSI3PK / GSI3SK = SHOP#<s>#EVENTS#<n> /
+// <change time + 1 min>#<id> (n of EventShards = 32, from the id); once
+// the scheduled publisher has sent them, GSI3PK moves to
+// SHOP#<s>#EVENTS#DONE#<n>. GSI3 projects keys only. events.go and
+// webhooks.go describe them.
 //
 // The promotion item also carries its runs' bookkeeping (runId, runStatus,
 // examinedUntil) and the budget left (budgetRemaining), less what running
@@ -92,6 +102,10 @@
 //	                                   REVERSED, and the account its id names
 //	audit: every hold                GSI1PK = SHOP#<s>#HOLDS#<n>, every n             GSI1
 //	open holds by expiry (release)   GSI2PK = SHOP#<s>#HOLDS#OPEN#<n>, GSI2SK <= now   GSI2
+//	events to publish (publisher)    GSI3PK = SHOP#<s>#EVENTS#<n> of every shop, GSI3SK <= now, then the items by key  GSI3
+//	a shop's webhooks (delivery)     GSI1PK = SHOP#<s>#WEBHOOKS                       GSI1
+//	a webhook's deliveries           GSI1PK = SHOP#<s>#WEBHOOK#<w>#DLV#<n>, every n, merged  GSI1
+//	deliveries due for a retry       GSI2PK = SHOP#<s>#WHPENDING#<n> of every shop, GSI2SK <= now  GSI2
 //
 // # Holds
 //

@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	mrand "math/rand/v2"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -33,6 +34,11 @@ type Store struct {
 	limits  Limits
 	mail    gc.Composer
 	logger  *slog.Logger
+	// events receives a write's events right after it (events.go), unless
+	// an inline publish failed less than eventPause ago.
+	events            gc.EventPublisher
+	eventPause        *time.Duration
+	eventsPausedUntil atomic.Int64
 	// maxAttempts bounds optimistic-concurrency retries of one mutation.
 	maxAttempts int
 }
@@ -108,6 +114,9 @@ var errReplay = errors.New("idempotency key already used")
 type action struct {
 	w    types.TransactWriteItem
 	fail error
+	// events are the events of the change this write records (its item
+	// carries the unpublished marker); published once the write succeeds.
+	events []gc.Event
 }
 
 func (s *Store) put(it item, cond string, vals item, fail error) action {
@@ -151,6 +160,11 @@ func (s *Store) transact(ctx context.Context, acts []action) error {
 	}
 	_, err := s.client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
 	if err == nil {
+		var evs []gc.Event
+		for _, a := range acts {
+			evs = append(evs, a.events...)
+		}
+		s.publishInline(ctx, evs)
 		return nil
 	}
 	var tce *types.TransactionCanceledException

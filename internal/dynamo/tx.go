@@ -76,7 +76,13 @@ func (s *Store) putTx(shopID string, t gc.Transaction) (action, error) {
 		it[attrGSI2PK] = avS(gsiCustomerTxs(shopID, t.CustomerID))
 		it[attrGSI2SK] = avS(at + "#" + t.ID)
 	}
-	return s.putNew(it, nil), nil
+	// The transaction's events are derived from it; it carries the
+	// unpublished marker until the scheduled publisher has sent them.
+	act := s.putNew(it, nil)
+	if act.events = gc.TxEvents(shopID, t); len(act.events) > 0 {
+		markEvents(it, shopID, t.ID, t.CreatedAt)
+	}
+	return act, nil
 }
 
 func decodeTx(shopID string, it item) (gc.Transaction, error) {
