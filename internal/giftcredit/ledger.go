@@ -278,8 +278,13 @@ func (a *Auditor) AddBalance(b StoredBalance) {
 // postings of its transaction.
 func (a *Auditor) AddOrder(o Order) { a.orders = append(a.orders, o) }
 
-// AddCustomer adds a customer's stored balances, one per currency.
+// AddCustomer adds a customer's stored balances, one per currency, and
+// proves its lots against them: the live lots of each currency sum to its
+// balance (which Report proves against the postings).
 func (a *Auditor) AddCustomer(c CustomerState) {
+	for _, msg := range c.CheckLots() {
+		a.breach("lots_mismatch", CustomerAccount(c.ID), "%s", msg)
+	}
 	for _, b := range c.Balances {
 		a.AddBalance(StoredBalance{Account: CustomerAccount(c.ID), Currency: b.Currency, Amount: b.Amount, Version: c.Version})
 		if b.Held != 0 {

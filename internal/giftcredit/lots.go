@@ -519,6 +519,21 @@ func ValidateExpiresInDays(field string, days *int64) error {
 	return nil
 }
 
+// LotRef names a lot for the scheduled jobs: its customer and number.
+type LotRef struct {
+	CustomerID string
+	Seq        int64
+}
+
+// ExpiryOutcome is what the expiry job did with one lot: Done when the
+// lot needs it no more, and the expiry transaction when something was
+// left.
+type ExpiryOutcome struct {
+	Done          bool   `json:"done"`
+	TransactionID string `json:"transactionId,omitempty"`
+	Amount        int64  `json:"amount,omitempty"`
+}
+
 // ExpiryPlan is the decision of the expiry job for one lot: the expiry
 // transaction and the customer's change (nil when nothing is left of the
 // lot, or it has not expired yet), and whether the lot is done with.
