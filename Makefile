@@ -23,6 +23,7 @@ DIR_PromotionRunFunction := promotionrun
 DIR_PromotionWorkerFunction := promotionworker
 DIR_CheckoutFunction := checkout
 DIR_HoldReleaseFunction := holdrelease
+DIR_CreditExpiryFunction := creditexpiry
 
 FUNCTIONS := $(patsubst DIR_%,%,$(filter DIR_%,$(.VARIABLES)))
 

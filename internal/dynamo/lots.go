@@ -3,6 +3,7 @@ package dynamo
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -408,51 +409,56 @@ func (s *Store) ExpireLot(ctx context.Context, shopID string, ref gc.LotRef) (gc
 // NoticeLot decides a lot's reminder (gc.PlanExpiryNotice): when due,
 // the email goes to the outbox and the lot item leaves the notice index in
 // one transaction, conditioned on it still being there, so a lot is
-// reminded once however the job overlaps or retries.
-func (s *Store) NoticeLot(ctx context.Context, shop gc.Shop, ref gc.LotRef) (bool, error) {
+// reminded once however the job overlaps or retries. It returns the email
+// written (nil: none), for the caller to send at once.
+func (s *Store) NoticeLot(ctx context.Context, shop gc.Shop, ref gc.LotRef) (*gc.Email, error) {
 	if !gc.ValidID("cus", ref.CustomerID) {
-		return false, gc.ErrCustomerNotFound
+		return nil, gc.ErrCustomerNotFound
 	}
 	items, err := s.get(ctx, keyCustomer(shop.ID, ref.CustomerID), keyLot(shop.ID, ref.CustomerID, ref.Seq))
 	if err != nil {
-		return false, fmt.Errorf("notice lot: %w", err)
+		return nil, fmt.Errorf("notice lot: %w", err)
 	}
 	if items[1] == nil || items[1].s(attrGSI1PK) == "" || items[0] == nil {
-		return false, nil
+		return nil, nil
 	}
 	lot, err := decodeLot(items[1])
 	if err != nil {
-		return false, err
+		return nil, err
 	}
 	cust, err := decodeCustomer(items[0])
 	if err != nil {
-		return false, err
+		return nil, err
 	}
 	now := s.now().UTC()
 	n, done := gc.PlanExpiryNotice(shop, cust, lot, now)
 	if !done {
-		return false, nil
+		return nil, nil
 	}
-	acts := []action{s.put(lotItem(shop.ID, lot, items[1].s(attrGSI2PK) != "", false), "attribute_exists(GSI1PK)", nil, gc.Errorf(gc.ECONFLICT, "reminded already"))}
+	acts := []action{s.put(lotItem(shop.ID, lot, items[1].s(attrGSI2PK) != "", false), "attribute_exists(GSI1PK)", nil, errReminded)}
+	var e *gc.Email
 	if n != nil {
-		e, err := s.mail.LotExpiryEmail(shop, n.Customer, n.Lot)
+		m, err := s.mail.LotExpiryEmail(shop, n.Customer, n.Lot)
 		if err != nil {
-			return false, fmt.Errorf("notice lot: compose: %w", err)
+			return nil, fmt.Errorf("notice lot: compose: %w", err)
 		}
-		if e.ID, err = s.ids.New("msg"); err != nil {
-			return false, err
+		if m.ID, err = s.ids.New("msg"); err != nil {
+			return nil, err
 		}
-		act, err := s.outboxPut(shop.ID, e, now)
+		act, err := s.outboxPut(shop.ID, m, now)
 		if err != nil {
-			return false, err
+			return nil, err
 		}
-		acts = append(acts, act)
+		acts, e = append(acts, act), &m
 	}
-	if err := s.transact(ctx, acts); err != nil {
-		if gc.ErrorCode(err) == gc.ECONFLICT || err == errRetry {
-			return false, nil
-		}
-		return false, fmt.Errorf("notice lot: %w", err)
+	switch err := s.transact(ctx, acts); {
+	case err == nil:
+		return e, nil
+	case errors.Is(err, errReminded), errors.Is(err, errRetry):
+		return nil, nil // another run got there first
+	default:
+		return nil, fmt.Errorf("notice lot: %w", err)
 	}
-	return n != nil, nil
 }
+
+var errReminded = gc.Errorf(gc.ECONFLICT, "the lot's reminder was decided already")

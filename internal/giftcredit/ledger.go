@@ -53,6 +53,9 @@ type Ledger interface {
 	Reverse(ctx context.Context, a Actor, idemKey string, in Reversal) (Transaction, error)
 	// History lists a customer's transactions, newest first.
 	History(ctx context.Context, shopID, customerID string, p PageRequest) (TransactionPage, error)
+	// Lots lists a customer's lots of credit with something left, by
+	// currency and soonest-expiring first (ENOTFOUND, EINVALID cursor).
+	Lots(ctx context.Context, shopID, customerID string, p PageRequest) (LotPage, error)
 	// Audit walks a shop's records and reports every broken invariant.
 	Audit(ctx context.Context, shopID string) (AuditReport, error)
 }
