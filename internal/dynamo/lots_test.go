@@ -3,9 +3,9 @@ package dynamo_test
 import (
 	"context"
 	"fmt"
-	"strings"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
