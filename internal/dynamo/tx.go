@@ -49,6 +49,7 @@ func (s *Store) putTx(shopID string, t gc.Transaction) (action, error) {
 	it.setS("refundOf", t.RefundOf)
 	it.setS("lotId", t.LotID)
 	it.setS("lots", encodeLotMoves(t.Lots))
+	it.setS("lotsSpent", encodeLotMoves(t.Spent))
 	at := fmtTime(t.CreatedAt)
 	it["createdAt"] = avS(at)
 	it[attrGSI1PK] = avS(gsiTxs(shopID, t.CreatedAt, t.ID))
@@ -78,6 +79,9 @@ func decodeTx(shopID string, it item) (gc.Transaction, error) {
 	}
 	var err error
 	if t.Lots, err = decodeLotMoves(it.s("lots")); err != nil {
+		return t, fmt.Errorf("transaction %s: %w", t.ID, err)
+	}
+	if t.Spent, err = decodeLotMoves(it.s("lotsSpent")); err != nil {
 		return t, fmt.Errorf("transaction %s: %w", t.ID, err)
 	}
 	if t.CreatedAt, err = it.t("createdAt"); err != nil {

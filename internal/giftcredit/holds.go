@@ -499,7 +499,7 @@ func startWork(h *HoldState, funds Funds) (*holdWork, error) {
 func (w *holdWork) capture(st Stamp, amount int64, final bool) error {
 	h := &w.plan.Hold
 	tx := w.tx(st, TxCapture)
-	tx.Lots = SliceMoves(h.Lots, h.Captured, amount)
+	tx.Spent = SliceMoves(h.Lots, h.Captured, amount)
 	h.Captured += amount
 	h.Captures = append(h.Captures, Capture{TransactionID: tx.ID, Amount: amount, CreatedAt: tx.CreatedAt})
 	var back []Posting

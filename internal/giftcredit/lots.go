@@ -470,11 +470,16 @@ func (c CustomerState) ReverseCredit(st Stamp, cur string, amount int64, made []
 	return ch, p, moves, err
 }
 
-// TakesOf returns what a spend took from the lots (its negative moves);
-// a spend recorded before lots existed took amount from lot 0.
+// TakesOf returns what a spend took from the lots (its negative moves,
+// or what a capture spent of its hold's); a spend recorded before lots
+// existed took amount from lot 0.
 func TakesOf(t Transaction, amount int64) []LotMove {
 	var out []LotMove
-	for _, m := range t.Lots {
+	moves := t.Lots
+	if t.Kind == TxCapture {
+		moves = t.Spent
+	}
+	for _, m := range moves {
 		if m.Amount < 0 {
 			out = append(out, m)
 		}

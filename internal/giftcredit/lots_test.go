@@ -2,6 +2,7 @@ package giftcredit_test
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
 	"testing"
 	"time"
@@ -346,5 +347,120 @@ func TestViewHidesExpiredCreditAndShowsNextExpiry(t *testing.T) {
 	}
 	if v := lotCustomer(gc.LotBalance{Seq: 1, Remaining: 7}).View(lotT0); v.Balances[0].NextExpiry != nil {
 		t.Fatalf("no expiry expected: %+v", v.Balances[0])
+	}
+}
+
+// applyFunds is the customer as a hold plan's change of its funds leaves it.
+func applyFunds(c gc.CustomerState, ch *gc.FundsChange) gc.CustomerState {
+	if ch == nil || !ch.Moves() {
+		return c
+	}
+	c.Balances = []gc.Balance{{Currency: ch.Currency, Amount: ch.After}}
+	c.Lots, c.LotSeq, c.Version = ch.Lots.Lots, ch.Lots.Seq, ch.Version+1
+	return c
+}
+
+// A hold on credit takes lots in spending order; a capture takes the
+// front of what the hold took, a release gives back the rest to the lots
+// it came from; a refund of the capture gives back what it captured, a
+// lot expired since by a new 30-day lot.
+func TestHoldsSpendAndRestoreLots(t *testing.T) {
+	cust := lotCustomer(gc.LotBalance{Seq: 1, ExpiresAt: day(10), Remaining: 50}, gc.LotBalance{Seq: 2, Remaining: 100})
+	st := stampAt(lotT0)
+	hp, err := gc.PlanHold(st, gc.NewHold{Currency: "USD", Amount: 60, OrderRef: "o", CustomerID: cust.ID}, "hld_1", "", gc.Funds{Customer: &cust})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []gc.LotMove{{Seq: 1, ExpiresAt: day(10), Amount: -50}, {Seq: 2, Amount: -10}}
+	if !reflect.DeepEqual(hp.Hold.Lots, want) || !reflect.DeepEqual(hp.Txs[0].Lots, want) {
+		t.Fatalf("hold took %+v, want %+v", hp.Hold.Lots, want)
+	}
+	cust = applyFunds(cust, hp.Funds)
+	if got := cust.Spendable("USD", lotT0); got != 90 {
+		t.Fatalf("spendable while held: %d, want 90", got)
+	}
+
+	hs := &gc.HoldState{Hold: hp.Hold, Version: hp.NewVersion}
+	st.TxID, st.At = "txn_02", day(1)
+	cp, err := gc.PlanCapture(st, hs, gc.HoldCapture{HoldID: "hld_1", Amount: 30}, gc.Funds{Customer: &cust})
+	if err != nil {
+		t.Fatal(err)
+	}
+	capture := cp.Txs[0]
+	if want := []gc.LotMove{{Seq: 1, ExpiresAt: day(10), Amount: -30}}; !reflect.DeepEqual(capture.Spent, want) || len(capture.Lots) != 0 {
+		t.Fatalf("capture spent %+v (moved %+v), want %+v", capture.Spent, capture.Lots, want)
+	}
+	cust = applyFunds(cust, cp.Funds)
+
+	hs = &gc.HoldState{Hold: cp.Hold, Version: cp.NewVersion}
+	st.TxID = "txn_03"
+	vp, err := gc.PlanVoid(st, hs, gc.Funds{Customer: &cust})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cust = applyFunds(cust, vp.Funds)
+	wantLots := []gc.LotBalance{{Seq: 1, Currency: "USD", ExpiresAt: day(10), Remaining: 20}, {Seq: 2, Currency: "USD", Remaining: 100}}
+	if got := cust.LotsOf("USD"); !reflect.DeepEqual(got, wantLots) {
+		t.Fatalf("after the void: %+v, want %+v", got, wantLots)
+	}
+
+	// The refund of the capture, after lot 1 expired: a new lot.
+	st.TxID, st.At = "txn_04", day(11)
+	capture.Funds = gc.CustomerAccount(cust.ID)
+	rp, err := gc.PlanRefund(st, gc.NewRefund{TransactionID: capture.ID, Amount: 30, Currency: "USD", To: gc.RefundToSource},
+		&capture, 0, 0, false, gc.RefundTarget{Customer: &cust})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rp.Funds.Lots.New) != 1 || rp.Funds.Lots.New[0].Amount != 30 || !rp.Funds.Lots.New[0].ExpiresAt.Equal(day(41)) {
+		t.Fatalf("refund made %+v, want one 30-day lot of 30", rp.Funds.Lots.New)
+	}
+}
+
+// The audit proves each lot against the transactions that moved it, and
+// each transaction's lot moves against its posting to the customer.
+func TestAuditorLots(t *testing.T) {
+	st := stampAt(lotT0)
+	cust := lotCustomer()
+	credit, ch, err := gc.PlanCredit(st, gc.DirectCredit{CustomerID: "cus_1", Amount: 80, Currency: "USD", PaymentType: "other", ExpiresAt: ptrTime(day(5))}, cust)
+	if err != nil {
+		t.Fatal(err)
+	}
+	after := gc.CustomerState{Customer: gc.Customer{ID: "cus_1", Balances: []gc.Balance{{Currency: "USD", Amount: 80}}}, Version: 1,
+		Lots: ch.Lots.Lots, LotSeq: ch.Lots.Seq}
+	cases := []struct {
+		name string
+		edit func(*gc.Transaction, *gc.CustomerState)
+		want []string
+	}{
+		{"consistent", func(*gc.Transaction, *gc.CustomerState) {}, nil},
+		{"a lot that holds more than its transactions put there", func(_ *gc.Transaction, c *gc.CustomerState) {
+			c.Lots = []gc.LotBalance{{Seq: 1, Currency: "USD", ExpiresAt: day(5), Remaining: 90}}
+			c.Balances[0].Amount = 90
+		}, []string{"balance_mismatch", "lot_mismatch"}},
+		{"lot moves that do not add up to the posting", func(tx *gc.Transaction, _ *gc.CustomerState) {
+			tx.Lots = []gc.LotMove{{Seq: 1, ExpiresAt: day(5), Amount: 70}}
+		}, []string{"lots_mismatch", "lot_mismatch"}},
+		{"lots that do not sum to the balance", func(_ *gc.Transaction, c *gc.CustomerState) {
+			c.Lots = nil
+		}, []string{"lots_mismatch", "lot_mismatch"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			tx, c := credit, after
+			tx.Lots = append([]gc.LotMove(nil), credit.Lots...)
+			c.Balances = append([]gc.Balance(nil), after.Balances...)
+			tc.edit(&tx, &c)
+			a := gc.NewAuditor("shp_1", lotT0)
+			a.AddTransaction(tx)
+			a.AddCustomer(c)
+			var kinds []string
+			for _, b := range a.Report().Breaches {
+				kinds = append(kinds, b.Kind)
+			}
+			if fmt.Sprint(kinds) != fmt.Sprint(tc.want) {
+				t.Fatalf("breaches %v, want %v", kinds, tc.want)
+			}
+		})
 	}
 }

@@ -224,9 +224,12 @@ type Transaction struct {
 	LotID     string    `json:"lotId,omitempty"`
 	CreatedAt time.Time `json:"createdAt"`
 	// Lots is what the transaction did to the customer's credit lots
-	// (what a spend took, a credit made, a refund gave back); a capture
-	// records the takes of its hold that it captured. Not shown.
+	// (what a spend took, a credit made, a refund gave back): they sum to
+	// its posting to the customer. Not shown.
 	Lots []LotMove `json:"-"`
+	// Spent is, on a capture of a hold on credit, the lots its hold took
+	// that the capture spent, for a refund to give back. Not shown.
+	Spent []LotMove `json:"-"`
 }
 
 // VisibleTo returns the transaction as a caller with role r may see it:
