@@ -44,6 +44,8 @@ const (
 	MaxExpiresInDays    = 3650
 	DefaultNoticeDays   = 7
 	MaxNoticeDays       = 365
+	// ClockSkew bounds how far the clocks of two functions may disagree.
+	ClockSkew = time.Minute
 )
 
 // ErrTooManyLots refuses a credit that would give the customer more than
@@ -325,19 +327,24 @@ func (c *CustomerState) restoreLots(st Stamp, cur string, takes []LotMove) ([]Lo
 			continue
 		}
 		lb := LotBalance{Seq: t.Seq, Currency: cur, ExpiresAt: t.ExpiresAt, Remaining: x}
-		if lb.Expired(st.At) {
-			lapsed += x
-			continue
-		}
-		found := false
+		found := -1
 		for i := range c.Lots {
 			if c.Lots[i].Seq == t.Seq {
-				c.Lots[i].Remaining += x
-				found = true
+				found = i
 				break
 			}
 		}
-		if !found {
+		// A lot no longer listed may have been closed by the expiry job
+		// on a clock a little ahead of this one: within ClockSkew of its
+		// expiry it counts as expired, so nothing goes back to a lot the
+		// job is done with.
+		if lb.Expired(st.At) || (found < 0 && lb.Expired(st.At.Add(ClockSkew))) {
+			lapsed += x
+			continue
+		}
+		if found >= 0 {
+			c.Lots[found].Remaining += x
+		} else {
 			if c.liveLots() >= MaxLots {
 				return nil, nil, ErrTooManyLots
 			}

@@ -144,6 +144,19 @@ func TestRestoreLots(t *testing.T) {
 			wantLots: []gc.LotBalance{{Seq: 6, Currency: "USD", ExpiresAt: day(33), Remaining: 40}, {Seq: 5, Currency: "USD", Remaining: 30}},
 			newLot:   ptrTime(day(33)),
 		},
+		{name: "a lot no longer listed, within a minute of its expiry, counts as expired",
+			lots:     []gc.LotBalance{{Seq: 3, Remaining: 1}},
+			takes:    []gc.LotMove{{Seq: 1, ExpiresAt: day(2).Add(30 * time.Second), Amount: -40}},
+			at:       day(2),
+			wantLots: []gc.LotBalance{{Seq: 4, Currency: "USD", ExpiresAt: day(32), Remaining: 40}, {Seq: 3, Currency: "USD", Remaining: 1}},
+			newLot:   ptrTime(day(32)),
+		},
+		{name: "a lot still listed gets its own back up to its expiry",
+			lots:     []gc.LotBalance{{Seq: 1, ExpiresAt: day(2).Add(30 * time.Second), Remaining: 5}},
+			takes:    []gc.LotMove{{Seq: 1, ExpiresAt: day(2).Add(30 * time.Second), Amount: -40}},
+			at:       day(2),
+			wantLots: []gc.LotBalance{{Seq: 1, Currency: "USD", ExpiresAt: day(2).Add(30 * time.Second), Remaining: 45}},
+		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
