@@ -312,6 +312,7 @@ func routeCases() []routeCase {
 					t.Errorf("second page = %s", next.Body)
 				}
 			}},
+		{name: "lots read by an admin key", event: "customers-lots.json", caller: adminKey, status: 200, setup: onCustomer(100)},
 		{name: "lots cursor not ours", event: "customers-lots.json", caller: shopKey, status: 400, field: "cursor", setup: onCustomer(0, withQuery("cursor", "eyJQSyI6IngifQ"))},
 		{name: "another shop's customer's lots", event: "customers-lots.json", caller: otherKey, status: 404, code: gc.ENOTFOUND, setup: onCustomer(100)},
 
