@@ -311,3 +311,31 @@ func TestGrantAndRedemptionLots(t *testing.T) {
 	}
 	MustAudit(t, e)
 }
+
+// The job stops in time: with too little time left for a lot it leaves
+// every lot to the next run, which expires them.
+func TestExpiryJobStopsInTimeAndResumes(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	t0 := e.now()
+	c := MustCustomer(t, e, "late@example.com")
+	for range 3 {
+		mustExpiringCredit(t, e, c.ID, 10, t0.Add(time.Hour))
+	}
+	e.at(t0.Add(2 * time.Hour))
+	j := &schedule.CreditExpiry{Store: e.store, Outbox: e.store, Mailer: nopMailer{}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Now: e.now, Reserve: time.Millisecond, PerLot: time.Hour}
+	ctx, cancel := context.WithTimeout(e.ctx, time.Minute)
+	defer cancel()
+	res, err := j.Handle(ctx, events.EventBridgeEvent{})
+	if err != nil || res.Counts["expired"] != 0 || res.Counts["deferred"] == 0 {
+		t.Fatalf("short run: %+v, %v; want nothing expired, the rest deferred", res.Counts, err)
+	}
+	if b := MustBalance(t, e, c.ID); b != 0 {
+		t.Fatalf("spendable %d after expiry, want 0", b)
+	}
+	if res := runExpiry(t, e, nil); res.Counts["expired"] != 3 {
+		t.Fatalf("next run: %+v, want 3 expiries", res.Counts)
+	}
+	MustAudit(t, e)
+}
