@@ -262,9 +262,11 @@ func (s *Store) Lots(ctx context.Context, shopID, customerID string, pr gc.PageR
 		return gc.LotPage{}, err
 	}
 	var live []gc.LotBalance
-	for _, l := range cust.Lots {
-		if l.Remaining > 0 && lotCursor(l) > after {
-			live = append(live, l)
+	for _, b := range cust.Balances {
+		for _, l := range cust.LotsOf(b.Currency) {
+			if lotCursor(l) > after {
+				live = append(live, l)
+			}
 		}
 	}
 	sort.Slice(live, func(i, j int) bool { return lotCursor(live[i]) < lotCursor(live[j]) })
