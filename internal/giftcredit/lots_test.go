@@ -421,7 +421,7 @@ func TestHoldsSpendAndRestoreLots(t *testing.T) {
 	st.TxID, st.At = "txn_04", day(11)
 	capture.Funds = gc.CustomerAccount(cust.ID)
 	rp, err := gc.PlanRefund(st, gc.NewRefund{TransactionID: capture.ID, Amount: 30, Currency: "USD", To: gc.RefundToSource},
-		&capture, 0, 0, false, gc.RefundTarget{Customer: &cust})
+		&capture, 0, 0, false, gc.RefundTarget{Account: gc.CustomerAccount(cust.ID), Customer: &cust})
 	if err != nil {
 		t.Fatal(err)
 	}
