@@ -339,3 +339,57 @@ func TestExpiryJobStopsInTimeAndResumes(t *testing.T) {
 	}
 	MustAudit(t, e)
 }
+
+// A refund to source gives each lot back its own, with its own expiry;
+// what came from a lot that has expired since goes to a new lot expiring
+// 30 days after the refund. Holds take lots and a void gives them back.
+func TestRefundsAndHoldsRestoreLots(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	t0 := e.now()
+	c := MustCustomer(t, e, "back@example.com")
+	MustCredit(t, e, c.ID, 100)
+	mustExpiringCredit(t, e, c.ID, 40, t0.Add(2*24*time.Hour))
+	mustExpiringCredit(t, e, c.ID, 60, t0.Add(20*24*time.Hour))
+	spend, err := e.store.ApplyCredit(e.ctx, e.admin, "", gc.CreditApplication{CustomerID: c.ID, OrderRef: "r-1", AmountDue: 150, Currency: "USD"})
+	if err != nil || spend.Applied != 150 {
+		t.Fatalf("apply: %+v, %v", spend, err)
+	}
+	// Took 40 (2 days), 60 (20 days), 50 of the never-expiring 100.
+	if r := remainders(mustLots(t, e, c.ID)); fmt.Sprint(r) != "[50]" {
+		t.Fatalf("lots after the spend: %v", r)
+	}
+	// Three days on the 2-day lot has expired: refund everything.
+	e.at(t0.Add(3 * 24 * time.Hour))
+	if _, err := e.store.Refund(e.ctx, e.admin, "", gc.NewRefund{TransactionID: spend.TransactionID, Amount: 150, Currency: "USD"}); err != nil {
+		t.Fatal(err)
+	}
+	ls := mustLots(t, e, c.ID)
+	if len(ls) != 3 {
+		t.Fatalf("lots after the refund: %+v", ls)
+	}
+	// Soonest first: the 20-day lot (its own expiry), the new 30-day
+	// refund lot of 40, the never-expiring lot whole again.
+	refundLife := func(l gc.Lot) time.Duration { return l.ExpiresAt.Sub(e.now()) }
+	if ls[0].Remaining != 60 || !ls[0].ExpiresAt.Equal(t0.Add(20*24*time.Hour).Truncate(time.Second)) ||
+		ls[1].Remaining != 40 || ls[1].Source != gc.LotRefund || refundLife(ls[1]) > 30*24*time.Hour || refundLife(ls[1]) < 30*24*time.Hour-time.Minute ||
+		ls[2].Remaining != 100 || ls[2].ExpiresAt != nil {
+		t.Fatalf("lots after the refund: %+v", ls)
+	}
+
+	// A hold takes the soonest lot; a void gives it back.
+	h, err := e.store.CreateHold(e.ctx, e.admin, "", gc.NewHold{Currency: "USD", Amount: 70, OrderRef: "h-1", CustomerID: c.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := remainders(mustLots(t, e, c.ID)); fmt.Sprint(r) != "[30 100]" {
+		t.Fatalf("lots while held: %v, want [30 100]", r)
+	}
+	if _, err := e.store.VoidHold(e.ctx, e.admin, "", h.ID); err != nil {
+		t.Fatal(err)
+	}
+	if r := remainders(mustLots(t, e, c.ID)); fmt.Sprint(r) != "[60 40 100]" {
+		t.Fatalf("lots after the void: %v, want [60 40 100]", r)
+	}
+	MustAudit(t, e)
+}
