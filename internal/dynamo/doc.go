@@ -125,7 +125,10 @@
 // of lots; the transaction item records what it took from which lot
 // ("lots", signed), so a refund, reversal or hold release gives each lot
 // its own back, with its own expiry, and what came from a lot that has
-// expired since goes to a new lot expiring 30 days later.
+// expired since goes to a new lot expiring 30 days later. A hold on credit
+// keeps what it took on the hold item ("lots"): its captures spend it from
+// the front (a capture's "lotsSpent", for its refunds), a release gives the
+// rest back, so a non-final capture still reads no customer.
 //
 // Buckets of lots by expiry day with a spent counter each (spending
 // without reading them) were considered and left: a spend of the whole
