@@ -24,6 +24,7 @@ DIR_PromotionWorkerFunction := promotionworker
 DIR_CheckoutFunction := checkout
 DIR_HoldReleaseFunction := holdrelease
 DIR_CreditExpiryFunction := creditexpiry
+DIR_AdminFunction := admin
 
 FUNCTIONS := $(patsubst DIR_%,%,$(filter DIR_%,$(.VARIABLES)))
 

@@ -74,7 +74,7 @@ var Logical = map[string]string{
 	"redemption": "RedemptionFunction", "credits": "CreditsFunction", "creditapplications": "CreditApplicationsFunction",
 	"promotions": "PromotionsFunction", "emailsender": "EmailSenderFunction", "audit": "AuditFunction",
 	"promotionrun": "PromotionRunFunction", "promotionworker": "PromotionWorkerFunction", "checkout": "CheckoutFunction",
-	"holdrelease": "HoldReleaseFunction", "creditexpiry": "CreditExpiryFunction",
+	"holdrelease": "HoldReleaseFunction", "creditexpiry": "CreditExpiryFunction", "admin": "AdminFunction",
 }
 
 // scheduleEvent is an EventBridge scheduled event, as the schedules send.
@@ -98,6 +98,8 @@ func ColdPayload(name string) ([]byte, error) {
 		return json.Marshal(events.SQSEvent{Records: []events.SQSMessage{}})
 	case "hello", "hellosdk":
 		return []byte("{}"), nil
+	case "admin":
+		return consolePage()
 	}
 	return APIRequest{Route: "GET /v1/customers/{id}", Path: map[string]string{"id": "cus_x"}}.Payload()
 }
@@ -122,6 +124,23 @@ var Workloads = map[string]Workload{
 	"checkout":           checkoutLoad,
 	"holdrelease":        holdReleaseLoad,
 	"creditexpiry":       creditExpiryLoad,
+	"admin":              consoleLoad,
+}
+
+// consolePage is a browser's GET /admin, the admin console's page (its
+// function reads no table).
+func consolePage() ([]byte, error) {
+	ev := events.APIGatewayV2HTTPRequest{Version: "2.0", RouteKey: "GET /admin", RawPath: "/admin",
+		Headers: map[string]string{"accept": "text/html"}}
+	ev.RequestContext.HTTP.Method = "GET"
+	ev.RequestContext.HTTP.Path = "/admin"
+	return json.Marshal(ev)
+}
+
+// consoleLoad loads the console's page again and again, as staff opening
+// it do (its assets are cached by the browser for a year).
+func consoleLoad(context.Context, *Ledger) (func(int) ([]byte, error), error) {
+	return func(int) ([]byte, error) { return consolePage() }, nil
 }
 
 // checkoutLoad holds a customer's credit for a checkout and voids or
