@@ -40,6 +40,7 @@
 //	grant             SHOP#<s>#PROMO#<p>#GRANT#<order>[#<card>]  GRANT
 //	grants of a cust. SHOP#<s>#PROMO#<p>#CUST#<c> GRANTS
 //	waiting order     SHOP#<s>#PROMO#<p>#WAIT#<k> WAIT      SHOP#<s>#PROMO#<p>#WAITING / <time>#<k> (#RESOLVED once resolved)
+//	credit lot        SHOP#<s>#CUST#<c>           LOT#<seq, 10 digits>  SHOP#<s>#LOTS#NOTICE#<n> / <expiresAt>#<lot> (until reminded)  SHOP#<s>#LOTS#EXPIRY#<n> / <expiresAt>#<lot> (until expired)
 //	event (no tx)     SHOP#<s>#EVENT#<event id>   EVENT     (a disabled card's, a finished run's event; marked like a transaction)
 //	webhook           SHOP#<s>#WEBHOOK#<w>        WEBHOOK   SHOP#<s>#WEBHOOKS / <time>#<w> (#DELETED once deleted)
 //	delivery          SHOP#<s>#WEBHOOK#<w>#DLV#<event>  DELIVERY  SHOP#<s>#WEBHOOK#<w>#DLV#<n> / <time>#<event>  SHOP#<s>#WHPENDING#<n> / <next attempt>#<w>#<event> (then #WHDONE#<n>)
@@ -50,8 +51,6 @@
 // the scheduled publisher has sent them, GSI3PK moves to
 // SHOP#<s>#EVENTS#DONE#<n>. GSI3 projects keys only. events.go and
 // webhooks.go describe them.
-//
-//	credit lot        SHOP#<s>#CUST#<c>           LOT#<seq, 10 digits>  SHOP#<s>#LOTS#NOTICE#<n> / <expiresAt>#<lot> (until reminded)  SHOP#<s>#LOTS#EXPIRY#<n> / <expiresAt>#<lot> (until expired)
 //
 // The promotion item also carries its runs' bookkeeping (runId, runStatus,
 // examinedUntil) and the budget left (budgetRemaining), less what running
