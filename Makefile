@@ -23,6 +23,7 @@ DIR_PromotionRunFunction := promotionrun
 DIR_PromotionWorkerFunction := promotionworker
 DIR_CheckoutFunction := checkout
 DIR_HoldReleaseFunction := holdrelease
+DIR_CreditExpiryFunction := creditexpiry
 DIR_AdminFunction := admin
 DIR_WebhooksFunction := webhooks
 DIR_EventPublisherFunction := eventpublisher

@@ -317,6 +317,8 @@ func TestLocalStack(t *testing.T) {
 		}
 	})
 
+	t.Run("expiring credit: a reminder before, an expiry transaction at expiresAt", func(t *testing.T) { testExpiringCredit(t, h) })
+
 	t.Run("README tour runs as written", func(t *testing.T) { testTour(t, h) })
 
 	t.Run("secrets stay secret: no code or key in any function's output or in the table", func(t *testing.T) { testSecrets(t, h) })

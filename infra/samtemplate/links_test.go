@@ -10,9 +10,10 @@ import (
 
 // composers are the functions that compose email (internal/mail): the
 // mailers, and those that write mail to the outbox for the email sender to
-// send (a guessing alert, promotion notices and summaries). EmailSender
+// send (a guessing alert, promotion notices and summaries, credit expiry
+// reminders, which CreditExpiry also sends at once). EmailSender
 // sends what others composed.
-var composers = []string{"OrdersFunction", "AuditFunction", "RedemptionFunction", "PromotionRunFunction", "PromotionWorkerFunction", "CheckoutFunction"}
+var composers = []string{"OrdersFunction", "AuditFunction", "RedemptionFunction", "PromotionRunFunction", "PromotionWorkerFunction", "CheckoutFunction", "CreditExpiryFunction"}
 
 // eventPublishers are the functions that call EventBridge: those that
 // write changes (and publish their events inline) and the scheduled

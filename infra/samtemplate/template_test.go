@@ -28,7 +28,7 @@ import (
 const repoRoot = "../.."
 
 // mailers are the functions that send email; only they may use SES.
-var mailers = []string{"OrdersFunction", "EmailSenderFunction", "AuditFunction"}
+var mailers = []string{"OrdersFunction", "EmailSenderFunction", "AuditFunction", "CreditExpiryFunction"}
 
 // sesIdentityARN is the only resource SES actions may be granted on.
 const sesIdentityARN = "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/${SenderIdentityName}"
@@ -662,8 +662,9 @@ func TestTemplateSchedules(t *testing.T) {
 	t.Parallel()
 	tpl := mustLoadTemplate(t)
 	want := map[string]string{
-		"EmailSenderFunction": "rate(5 minutes)",
-		"AuditFunction":       "rate(1 day)",
+		"EmailSenderFunction":  "rate(5 minutes)",
+		"AuditFunction":        "rate(1 day)",
+		"CreditExpiryFunction": "rate(5 minutes)",
 	}
 	for id, expr := range want {
 		fn, ok := tpl.Function(id)

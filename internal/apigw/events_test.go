@@ -29,6 +29,7 @@ var functionOfDir = map[string]string{
 	"promotionworker":    "PromotionWorkerFunction",
 	"checkout":           "CheckoutFunction",
 	"holdrelease":        "HoldReleaseFunction",
+	"creditexpiry":       "CreditExpiryFunction",
 	"admin":              "AdminFunction",
 	// Events out (issue 14).
 	"webhooks":        "WebhooksFunction",
@@ -97,7 +98,7 @@ func TestGoldenEvents(t *testing.T) {
 					t.Errorf("%s: want bodies that are giftcredit bus events", name)
 				}
 			}
-		case "EmailSenderFunction", "AuditFunction", "PromotionRunFunction", "HoldReleaseFunction", "EventPublisherFunction":
+		case "EmailSenderFunction", "AuditFunction", "PromotionRunFunction", "HoldReleaseFunction", "EventPublisherFunction", "CreditExpiryFunction":
 			var ev events.EventBridgeEvent
 			roundTrip(t, name, b, &ev)
 			if ev.DetailType != "Scheduled Event" || ev.Source != "aws.events" || len(ev.Resources) != 1 ||

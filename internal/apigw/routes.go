@@ -32,6 +32,7 @@ var Routes = []Route{
 	{"GET", "/v1/customers", RoleShop, "CustomersFunction"},
 	{"GET", "/v1/customers/{id}", RoleShop, "CustomersFunction"},
 	{"GET", "/v1/customers/{id}/transactions", RoleShop, "CustomersFunction"},
+	{"GET", "/v1/customers/{id}/lots", RoleShop, "CustomersFunction"},
 	{"POST", "/v1/orders", RoleShop, "OrdersFunction"},
 	{"GET", "/v1/orders/{id}", RoleShop, "OrdersFunction"},
 	{"POST", "/v1/customers/{id}/redemptions", RoleShop, "RedemptionFunction"},

@@ -138,7 +138,7 @@ func (s *Store) Redeem(ctx context.Context, a gc.Actor, idemKey, customerID, cod
 			if err != nil {
 				return p, err
 			}
-			p.acts = []action{s.cardUpdate(a.ShopID, rp.Card, gc.ErrCardUnavailable), s.balanceUpdate(a.ShopID, rp.Change), txAct}
+			p.acts = append(append([]action{s.cardUpdate(a.ShopID, rp.Card, gc.ErrCardUnavailable)}, s.balanceWrites(a.ShopID, rp.Change)...), txAct)
 			p.result = rp.Result
 			return p, nil
 		},

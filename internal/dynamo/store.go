@@ -87,6 +87,9 @@ func (noComposer) PromotionCreditEmail(gc.Shop, gc.Promotion, gc.Customer) (gc.E
 func (noComposer) GuessingAlertEmail(gc.Shop, time.Time, int64) (gc.Email, error) {
 	return gc.Email{}, errNoComposer
 }
+func (noComposer) LotExpiryEmail(gc.Shop, gc.Customer, gc.Lot) (gc.Email, error) {
+	return gc.Email{}, errNoComposer
+}
 
 // New returns a Store on table, using the caller's client (which carries the
 // endpoint, credentials and retry policy: minidyn, DynamoDB Local or AWS).

@@ -8,6 +8,7 @@
 //	shopadmin revoke-key -shop shp_… -key key_…
 //	shopadmin list-keys -shop shp_…
 //	shopadmin set-tenders -shop shp_… -tenders voucher,invoice   (payment methods besides card a shop key may use; empty for none)
+//	shopadmin set-expiry-notice -shop shp_… -days 7   (days before credit expires that its customer is reminded; 0 for never)
 package main
 
 import (
@@ -32,7 +33,7 @@ func main() {
 
 func run(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return fmt.Errorf("usage: shopadmin create-shop|issue-key|revoke-key|list-keys|set-tenders [flags]")
+		return fmt.Errorf("usage: shopadmin create-shop|issue-key|revoke-key|list-keys|set-tenders|set-expiry-notice [flags]")
 	}
 	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
 	table := fs.String("table", os.Getenv("TABLE_NAME"), "DynamoDB table (TABLE_NAME)")
@@ -45,6 +46,7 @@ func run(ctx context.Context, args []string) error {
 	role := fs.String("role", "shop", "key role: shop or admin")
 	keyID := fs.String("key", "", "key id")
 	tenders := fs.String("tenders", "", "comma-separated payment methods besides card that shop keys may use (set-tenders)")
+	days := fs.Int64("days", gc.DefaultNoticeDays, "days before credit expires that its customer is reminded, 0 for never (set-expiry-notice)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -86,6 +88,12 @@ func run(ctx context.Context, args []string) error {
 			list = strings.Split(*tenders, ",")
 		}
 		sh, err := store.SetShopTenders(ctx, *shopID, list)
+		if err != nil {
+			return err
+		}
+		return out.Encode(sh)
+	case "set-expiry-notice":
+		sh, err := store.SetExpiryNoticeDays(ctx, *shopID, *days)
 		if err != nil {
 			return err
 		}
