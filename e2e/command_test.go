@@ -93,7 +93,7 @@ func TestRunCommand(t *testing.T) {
 	if err := json.Unmarshal(raw, &fields); err != nil {
 		t.Fatal(err)
 	}
-	if got, want := slices.Sorted(maps.Keys(fields)), []string{"apiUrl", "dynamodbEndpoint", "schedules", "sesUrl", "shops", "tableName"}; !slices.Equal(got, want) {
+	if got, want := slices.Sorted(maps.Keys(fields)), []string{"apiUrl", "dynamodbEndpoint", "eventsUrl", "schedules", "sesUrl", "shops", "tableName"}; !slices.Equal(got, want) {
 		t.Errorf("stack.json fields %v, want %v", got, want)
 	}
 	var info struct {
