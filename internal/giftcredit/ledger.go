@@ -173,6 +173,8 @@ type Auditor struct {
 	spends     map[string]Spend
 	refunds    map[string]*big.Int
 	reversed   map[string]bool
+	// liab is the daily close's stored days (report_audit.go).
+	liab liabilityAudit
 }
 
 // holdFlow is what a hold's transactions moved: onto the hold, to sales
@@ -189,6 +191,7 @@ func NewAuditor(shopID string, now time.Time) *Auditor {
 		orderTxs: map[string]Transaction{},
 		holdTxs:  map[string]*holdFlow{}, heldStored: map[[2]string]int64{},
 		spends: map[string]Spend{}, refunds: map[string]*big.Int{}, reversed: map[string]bool{},
+		liab: liabilityAudit{days: map[string][]LiabilityDay{}},
 	}
 }
 
@@ -199,6 +202,7 @@ func (a *Auditor) breach(kind, subject, format string, args ...any) {
 // AddTransaction records a transaction and checks that it balances.
 func (a *Auditor) AddTransaction(t Transaction) {
 	a.report.Transactions++
+	a.liab.txs = append(a.liab.txs, t)
 	if err := t.Validate(); err != nil {
 		a.breach("unbalanced_transaction", t.ID, "%v", err)
 	}
@@ -362,6 +366,7 @@ func (a *Auditor) Report() AuditReport {
 	}
 	a.checkHolds()
 	a.checkRefunds()
+	a.checkLiability()
 	a.report.Accounts = len(ordered)
 	a.report.Breaches = append(a.report.Breaches, a.cards...)
 	return a.report
