@@ -29,6 +29,8 @@ var functionOfDir = map[string]string{
 	"promotionworker":    "PromotionWorkerFunction",
 	"checkout":           "CheckoutFunction",
 	"holdrelease":        "HoldReleaseFunction",
+	"dailyclose":         "DailyCloseFunction",
+	"reports":            "ReportsFunction",
 }
 
 // TestGoldenEvents proves the events/ fixtures are what `make invoke` and
@@ -70,7 +72,7 @@ func TestGoldenEvents(t *testing.T) {
 			if len(ev.Records) == 0 || ev.Records[0].EventSource != "aws:sqs" {
 				t.Errorf("%s: want an SQS batch event", name)
 			}
-		case "EmailSenderFunction", "AuditFunction", "PromotionRunFunction", "HoldReleaseFunction":
+		case "EmailSenderFunction", "AuditFunction", "PromotionRunFunction", "HoldReleaseFunction", "DailyCloseFunction":
 			var ev events.EventBridgeEvent
 			roundTrip(t, name, b, &ev)
 			if ev.DetailType != "Scheduled Event" || ev.Source != "aws.events" || len(ev.Resources) != 1 ||

@@ -32,6 +32,9 @@ type Config struct {
 	Checkout gc.Checkout
 	Logger   *slog.Logger
 	Now      func() time.Time
+
+	// Reports serves the report routes.
+	Reports gc.Reports
 }
 
 // ResponseReserve is the part of an invocation kept for answering: the
@@ -72,6 +75,8 @@ type request struct {
 	query   map[string]string
 	idemKey string
 	body    []byte
+	// accept is the Accept header (a report may answer CSV).
+	accept string
 }
 
 // reply is a route's successful answer.
@@ -174,7 +179,7 @@ func (h *Handler) serve(ctx context.Context, ev events.APIGatewayV2HTTPRequest, 
 		}
 	}
 	r := request{actor: actor, path: ev.PathParameters, query: ev.QueryStringParameters, body: body,
-		idemKey: header(ev.Headers, "idempotency-key")}
+		idemKey: header(ev.Headers, "idempotency-key"), accept: header(ev.Headers, "accept")}
 	return f(ctx, h, r)
 }
 
@@ -189,6 +194,13 @@ func (h *Handler) respond(reqID string, rep reply, err error) events.APIGatewayV
 		if asDomain(err, &de) && de.Detail["retryAfter"] != "" {
 			headers["Retry-After"] = de.Detail["retryAfter"]
 		}
+	} else if t, ok := body.(textBody); ok {
+		// A body that is not JSON (the CSV of a report) goes as it is.
+		headers["Content-Type"] = t.contentType
+		for k, v := range t.headers {
+			headers[k] = v
+		}
+		return events.APIGatewayV2HTTPResponse{StatusCode: status, Headers: headers, Body: t.text}
 	} else {
 		headers["Content-Type"] = "application/json"
 	}

@@ -32,6 +32,7 @@ var implementations = map[string]routeFunc{
 	"POST /v1/holds/{id}/captures":                          captureHold,
 	"POST /v1/holds/{id}/void":                              voidHold,
 	"POST /v1/refunds":                                      refund,
+	"GET /v1/reports/liability":                             liabilityReport,
 }
 
 // Request bodies. Each has exactly the fields of the contract; anything

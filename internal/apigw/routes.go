@@ -50,4 +50,5 @@ var Routes = []Route{
 	{"POST", "/v1/holds/{id}/captures", RoleShop, "CheckoutFunction"},
 	{"POST", "/v1/holds/{id}/void", RoleShop, "CheckoutFunction"},
 	{"POST", "/v1/refunds", RoleShop, "CheckoutFunction"},
+	{"GET", "/v1/reports/liability", RoleAdmin, "ReportsFunction"},
 }

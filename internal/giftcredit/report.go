@@ -669,3 +669,25 @@ func rollOpen(prev LiabilityDay, day, cur string, open map[string]*Movements) (L
 	}
 	return RollForward(prev, day, cur, m)
 }
+
+// CloseOutcome is what one call of the daily close did for a shop's day.
+type CloseOutcome struct {
+	ShopID string `json:"shopId"`
+	Day    string `json:"day"`
+	// Closed: this call closed the day; AlreadyClosed: another had.
+	Closed        bool `json:"closed,omitempty"`
+	AlreadyClosed bool `json:"alreadyClosed,omitempty"`
+	// Checkpointed: time ran short; the next run goes on from where this
+	// one stopped.
+	Checkpointed bool `json:"checkpointed,omitempty"`
+	Transactions int  `json:"transactions"`
+	Currencies   int  `json:"currencies"`
+}
+
+// TransactionsOrZero is m's transaction count (0 for nil).
+func (m *Movements) TransactionsOrZero() int64 {
+	if m == nil {
+		return 0
+	}
+	return m.Transactions
+}
