@@ -1,6 +1,7 @@
 package dynamo
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -42,6 +43,10 @@ const CloseGrace = 20 * time.Minute
 
 // closePage is the page size the close reads a shard with.
 const closePage = 500
+
+// closePaging is the close's paging: the page size and, for tests, a
+// number of pages after which a call stops as if out of time (0: none).
+type closePaging struct{ page, stopAfter int }
 
 func keyCloseState(shopID string) key { return key{shopPrefix(shopID) + "CLOSE", "CLOSE"} }
 func keyCheckpoint(shopID, day string, shard int) key {
@@ -268,17 +273,19 @@ func (s *Store) CloseDay(ctx context.Context, sh gc.Shop, day string, need time.
 	}
 	t, _ := time.Parse(gc.DayLayout, day)
 	pks := gsiDaily(sh.ID, "TXS", t, t)
+	pageSize, pages := cmp.Or(s.closePaging.page, closePage), 0
 	for n := range cps {
 		cp := &cps[n]
 		for !cp.done {
-			if deadline.Low(ctx, need) {
+			if deadline.Low(ctx, need) || (s.closePaging.stopAfter > 0 && pages >= s.closePaging.stopAfter) {
 				out.Checkpointed = true
 				if err := s.saveCheckpoints(ctx, sh.ID, day, cps); err != nil && !errors.Is(err, errRetry) {
 					return out, fmt.Errorf("close %s %s: save checkpoints: %w", sh.ID, day, err)
 				}
 				return out, nil
 			}
-			page, more, err := s.queryRange(ctx, pks[n], cp.after, "", closePage)
+			page, more, err := s.queryRange(ctx, pks[n], cp.after, "", pageSize)
+			pages++
 			if err != nil {
 				return out, fmt.Errorf("close %s %s: %w", sh.ID, day, err)
 			}

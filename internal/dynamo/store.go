@@ -35,6 +35,8 @@ type Store struct {
 	logger  *slog.Logger
 	// maxAttempts bounds optimistic-concurrency retries of one mutation.
 	maxAttempts int
+	// closePaging is the daily close's paging (close.go).
+	closePaging closePaging
 }
 
 var (
