@@ -261,4 +261,3 @@ func TestLiabilityAuditCatchesATamperedDay(t *testing.T) {
 		t.Errorf("breaches %+v, want liability_figures and liability_rollforward", r.Breaches)
 	}
 }
-
