@@ -122,6 +122,8 @@ var Workloads = map[string]Workload{
 	"audit":              auditLoad,
 	"checkout":           checkoutLoad,
 	"holdrelease":        holdReleaseLoad,
+	"reports":            reportsLoad,
+	"dailyclose":         dailyCloseLoad,
 }
 
 // checkoutLoad holds a customer's credit for a checkout and voids or

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"strings"
@@ -150,4 +151,36 @@ func queryPK(in any) string {
 		return v.Value
 	}
 	return ""
+}
+
+// reportsLoad asks for the liability report of the last 30 days, as JSON
+// and every other time as CSV, on a ledger with some of today's traffic
+// (a new shop has no closed day: the report folds its open days).
+func reportsLoad(ctx context.Context, l *Ledger) (func(int) ([]byte, error), error) {
+	if _, err := customerPool(ctx, l, 8, 5000); err != nil {
+		return nil, err
+	}
+	today := time.Now().UTC()
+	q := map[string]string{"from": today.AddDate(0, 0, -29).Format(gc.DayLayout), "to": today.Format(gc.DayLayout), "currency": "USD"}
+	return func(i int) ([]byte, error) {
+		ev, err := APIRequest{Route: "GET /v1/reports/liability", Actor: l.Admin}.Event()
+		if err != nil {
+			return nil, err
+		}
+		ev.QueryStringParameters = q
+		if i%2 == 1 {
+			ev.Headers["accept"] = "text/csv"
+		}
+		return json.Marshal(ev)
+	}, nil
+}
+
+// dailyCloseLoad ticks the daily close on a ledger with some of today's
+// traffic: the shop's first day (yesterday) closes on the first tick, the
+// later ones find nothing due.
+func dailyCloseLoad(ctx context.Context, l *Ledger) (func(int) ([]byte, error), error) {
+	if _, err := customerPool(ctx, l, 8, 5000); err != nil {
+		return nil, err
+	}
+	return func(int) ([]byte, error) { return scheduleEvent() }, nil
 }
