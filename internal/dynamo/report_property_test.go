@@ -145,7 +145,7 @@ func checkReportAgainstBalances(t *testing.T, e *env, curs []string) {
 	}
 	today := e.clock.Now().Format(gc.DayLayout)
 	for _, cur := range curs {
-		rep, _ := report(t, e, cur, "2026-10-31", today)
+		rep, _ := mustLiability(t, e, cur, "2026-10-31", today)
 		if got, want := [2]int64{rep.GiftCards.Closing, rep.Credit.Closing}, sums[cur]; got != want {
 			t.Fatalf("%s today closes at %v (gift cards, credit), the balances sum to %v", cur, got, want)
 		}

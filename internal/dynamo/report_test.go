@@ -9,8 +9,8 @@ import (
 	gc "github.com/giftcredit/giftcredit/internal/giftcredit"
 )
 
-// at moves the env's clock to t (never back).
-func (e *env) at(t time.Time) {
+// advanceTo moves the env's clock to t (never back).
+func (e *env) advanceTo(t time.Time) {
 	if t.UnixNano() > e.clock.ns.Load() {
 		e.clock.ns.Store(t.UnixNano())
 	}
@@ -43,7 +43,7 @@ func closeDue(tb testing.TB, e *env) int {
 	return calls
 }
 
-func report(tb testing.TB, e *env, cur, from, to string) (gc.LiabilityReport, []gc.LiabilityDay) {
+func mustLiability(tb testing.TB, e *env, cur, from, to string) (gc.LiabilityReport, []gc.LiabilityDay) {
 	tb.Helper()
 	r, err := gc.ParseReportRange(from, to, cur, e.clock.Now())
 	if err != nil {
@@ -99,7 +99,7 @@ func TestLiabilityReportScenario(t *testing.T) {
 	}
 
 	// Day 2.
-	e.at(day1.Add(25 * time.Hour))
+	e.advanceTo(day1.Add(25 * time.Hour))
 	h, err := e.store.CreateHold(e.ctx, e.admin, "", gc.NewHold{Currency: "USD", Amount: 3000, OrderRef: "web-1", GiftCardCode: usdOrder.GiftCards[0].Code})
 	if err != nil {
 		t.Fatal(err)
@@ -140,13 +140,13 @@ func TestLiabilityReportScenario(t *testing.T) {
 
 	// Day 3: a credit hold that expires and is released, an order whose
 	// goods A pays 9.00 of with credit, and a card hold left open.
-	e.at(day1.Add(49 * time.Hour))
+	e.advanceTo(day1.Add(49 * time.Hour))
 	sixty := int64(60)
 	eh, err := e.store.CreateHold(e.ctx, e.admin, "", gc.NewHold{Currency: "USD", Amount: 200, OrderRef: "web-3", CustomerID: a.ID, ExpiresIn: &sixty})
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.at(day1.Add(49*time.Hour + 2*time.Minute))
+	e.advanceTo(day1.Add(49*time.Hour + 2*time.Minute))
 	if rh, err := e.store.ReleaseHold(e.ctx, e.shop.ID, eh.ID); err != nil || rh.Status != gc.HoldExpired {
 		t.Fatalf("release: %+v %v", rh, err)
 	}
@@ -188,19 +188,19 @@ func TestLiabilityReportScenario(t *testing.T) {
 	usdCredit := gc.CreditFigures{Granted: gc.CreditGranted{Redemption: 2000, Promotion: 1000}, Spent: 900, Closing: 2100}
 	check := func(closedThrough string) {
 		t.Helper()
-		rep, days := report(t, e, "USD", "2026-11-01", "2026-11-03")
+		rep, days := mustLiability(t, e, "USD", "2026-11-01", "2026-11-03")
 		wantReport(t, rep, usdCards, usdCredit)
 		for _, d := range days {
 			if d.Closed != (d.Day <= closedThrough) {
 				t.Errorf("%s closed=%v with the close through %s", d.Day, d.Closed, closedThrough)
 			}
 		}
-		rep, _ = report(t, e, "JPY", "2026-11-01", "2026-11-03")
+		rep, _ = mustLiability(t, e, "JPY", "2026-11-01", "2026-11-03")
 		wantReport(t, rep, gc.GiftCardFigures{}, gc.CreditFigures{Granted: gc.CreditGranted{Credit: 10000, Refund: 1500}, Spent: 4000, Closing: 7500})
-		rep, _ = report(t, e, "BHD", "2026-11-01", "2026-11-03")
+		rep, _ = mustLiability(t, e, "BHD", "2026-11-01", "2026-11-03")
 		wantReport(t, rep, gc.GiftCardFigures{Issued: 15000, Closing: 15000, OutstandingCount: 1}, gc.CreditFigures{Granted: gc.CreditGranted{Credit: 2500}, Reversed: 2500})
 		// One day: day 2 alone opens at day 1's closing.
-		rep, _ = report(t, e, "USD", "2026-11-02", "2026-11-02")
+		rep, _ = mustLiability(t, e, "USD", "2026-11-02", "2026-11-02")
 		wantReport(t, rep, gc.GiftCardFigures{Opening: 5000, Spent: 1000, Refunded: 400, Closing: 4400, OutstandingCount: 1},
 			gc.CreditFigures{Opening: 3000, Closing: 3000})
 	}
@@ -208,18 +208,18 @@ func TestLiabilityReportScenario(t *testing.T) {
 
 	// Day 4: day 3 closes; the figures are the same, all from stored days.
 	midnight := time.Date(2026, 11, 4, 0, 0, 0, 0, time.UTC)
-	e.at(midnight.Add(dynamo.CloseGrace - time.Minute))
+	e.advanceTo(midnight.Add(dynamo.CloseGrace - time.Minute))
 	if days, _ := e.store.DueDays(e.ctx, e.shop, e.clock.Now()); len(days) != 0 {
 		t.Errorf("due inside the grace: %v", days)
 	}
-	e.at(midnight.Add(dynamo.CloseGrace))
+	e.advanceTo(midnight.Add(dynamo.CloseGrace))
 	closeDue(t, e)
 	check("2026-11-03")
 	rep := MustAudit(t, e)
 	if rep.Transactions == 0 {
 		t.Fatal("the audit saw no transactions")
 	}
-	_, days := report(t, e, "USD", "2026-11-01", "2026-11-03")
+	_, days := mustLiability(t, e, "USD", "2026-11-01", "2026-11-03")
 	csv := gc.LiabilityCSV(days)
 	if !strings.Contains(csv, "\r\n2026-11-03,USD,4400,0,0,0,0,4400,1,3000,0,0,0,0,900,0,0,2100,true\r\n") {
 		t.Errorf("CSV:\n%s", csv)
@@ -241,9 +241,9 @@ func TestLiabilityAuditCatchesATamperedDay(t *testing.T) {
 	e := newEnv(t)
 	c := MustCustomer(t, e, "t@shop.test")
 	MustCredit(t, e, c.ID, 700)
-	e.at(time.Date(2026, 11, 2, 1, 0, 0, 0, time.UTC))
+	e.advanceTo(time.Date(2026, 11, 2, 1, 0, 0, 0, time.UTC))
 	MustCredit(t, e, c.ID, 300)
-	e.at(time.Date(2026, 11, 3, 1, 0, 0, 0, time.UTC))
+	e.advanceTo(time.Date(2026, 11, 3, 1, 0, 0, 0, time.UTC))
 	closeDue(t, e)
 	MustAudit(t, e)
 	if err := dynamo.TamperLiabilityDayForTest(e.ctx, e.store, e.shop.ID, "USD", "2026-11-02", "grantedCredit", 301); err != nil {
