@@ -92,6 +92,18 @@
 // to name the customer or card in the mutation's one consistent read. The
 // funds keep "held" (customer: held_<CUR>) by unconditioned ADDs.
 //
+// # Liability report
+//
+// close.go (issue 15): the daily close keeps, per shop, its state
+// (SHOP#<s>#CLOSE / CLOSE: the last day closed and each currency's
+// closings), per day and shard a checkpoint of a run cut short
+// (SHOP#<s>#CLOSE#<day> / SHARD#<n>, TTL), and one item per currency and
+// day (SHOP#<s>#LIAB#<cur> / DAY#<day>) written once, by the transaction
+// that moves the state on. No mutation writes any of them: the close reads
+// a day's TXS shards after the day and its grace have passed. The report
+// reads the state, one Query of the currency's days (PK, SK BETWEEN) and
+// the shards of the days not yet closed.
+//
 // # Shards
 //
 // A partition takes about 1,000 write units a second, in the table and in
