@@ -26,6 +26,7 @@ DIR_HoldReleaseFunction := holdrelease
 # Liability report (issue 15): the daily close and the report route.
 DIR_DailyCloseFunction := dailyclose
 DIR_ReportsFunction := reports
+DIR_AdminFunction := admin
 
 FUNCTIONS := $(patsubst DIR_%,%,$(filter DIR_%,$(.VARIABLES)))
 

@@ -48,7 +48,7 @@ func TestRunCommand(t *testing.T) {
 	}
 
 	cmd := exec.Command(bin, "run", "-state-dir", stateDir, "-env-vars", filepath.Join(dir, "none.json"),
-		"-api-port", "0", "-control-port", "0", "-dynamodb-port", "0", "-ses-port", "0", "-schedules=false")
+		"-api-port", "0", "-control-port", "0", "-dynamodb-port", "0", "-ses-port", "0", "-dynamodb-admin-port", "0", "-schedules=false")
 	cmd.Dir = repoRoot
 	cmd.Env = slices.DeleteFunc(os.Environ(), func(kv string) bool {
 		return strings.HasPrefix(kv, "DYNAMODB_ENDPOINT=") || strings.HasPrefix(kv, "TABLE_NAME=") || strings.HasPrefix(kv, "LOCAL_")
@@ -110,7 +110,8 @@ func TestRunCommand(t *testing.T) {
 	if fi, err := os.Stat(stackFile); err == nil && fi.Mode().Perm() != 0o600 {
 		t.Errorf("stack.json (which holds keys) has mode %v, want 0600", fi.Mode().Perm())
 	}
-	for _, want := range []string{"ready in", "export API=" + info.APIURL + " SHOP_KEY=" + info.Shops[0]["shopKey"]} {
+	for _, want := range []string{"ready in", "export API=" + info.APIURL + " SHOP_KEY=" + info.Shops[0]["shopKey"],
+		"Admin console  " + info.APIURL + "/admin", "dynamodb-admin http://127.0.0.1:"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("the output lacks %q", want)
 		}

@@ -213,3 +213,47 @@ func TestMergeFileReplacesByNameAndKeepsTheRest(t *testing.T) {
 		t.Fatalf("merged %+v, want %+v", got, want)
 	}
 }
+
+// A write to an item no read named (a capture that only lowers what the
+// customer has on hold) replays against a copy of that item at its fresh
+// key: its condition that the item exists holds.
+func TestReplayCopiesItemsNoReadNamed(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	l, err := NewLedger(ctx, LedgerOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	prep, err := CaptureHold(false).Setup(ctx, l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := prep(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls, err := l.Rec.Record(func() error { return run(ctx) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := NewCapture(calls)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Describe(); !strings.HasPrefix(got, "TransactGetItems[IDEM, HOLD] TransactWriteItems[") || !strings.Contains(got, "Update CUSTOMER") {
+		t.Fatalf("capture = %s", got)
+	}
+	rp := NewReplayer().Replay(c)
+	if len(rp.Copies) != 1 || len(rp.Setup) != 1 {
+		t.Fatalf("%d copies and %d set up, want the customer copied and the hold set up", len(rp.Copies), len(rp.Setup))
+	}
+	if err := rp.Prepare(ctx, l.Client); err != nil {
+		t.Fatal(err)
+	}
+	for i := range rp.Writes {
+		if err := rp.Write(ctx, l.Client, i); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

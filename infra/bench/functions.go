@@ -74,8 +74,8 @@ var Logical = map[string]string{
 	"redemption": "RedemptionFunction", "credits": "CreditsFunction", "creditapplications": "CreditApplicationsFunction",
 	"promotions": "PromotionsFunction", "emailsender": "EmailSenderFunction", "audit": "AuditFunction",
 	"promotionrun": "PromotionRunFunction", "promotionworker": "PromotionWorkerFunction", "checkout": "CheckoutFunction",
-	"holdrelease": "HoldReleaseFunction",
-	"dailyclose":  "DailyCloseFunction", "reports": "ReportsFunction",
+	"holdrelease": "HoldReleaseFunction", "admin": "AdminFunction",
+	"dailyclose": "DailyCloseFunction", "reports": "ReportsFunction",
 }
 
 // scheduleEvent is an EventBridge scheduled event, as the schedules send.
@@ -99,6 +99,8 @@ func ColdPayload(name string) ([]byte, error) {
 		return json.Marshal(events.SQSEvent{Records: []events.SQSMessage{}})
 	case "hello", "hellosdk":
 		return []byte("{}"), nil
+	case "admin":
+		return consolePage()
 	}
 	return APIRequest{Route: "GET /v1/customers/{id}", Path: map[string]string{"id": "cus_x"}}.Payload()
 }
@@ -124,6 +126,23 @@ var Workloads = map[string]Workload{
 	"holdrelease":        holdReleaseLoad,
 	"reports":            reportsLoad,
 	"dailyclose":         dailyCloseLoad,
+	"admin":              consoleLoad,
+}
+
+// consolePage is a browser's GET /admin, the admin console's page (its
+// function reads no table).
+func consolePage() ([]byte, error) {
+	ev := events.APIGatewayV2HTTPRequest{Version: "2.0", RouteKey: "GET /admin", RawPath: "/admin",
+		Headers: map[string]string{"accept": "text/html"}}
+	ev.RequestContext.HTTP.Method = "GET"
+	ev.RequestContext.HTTP.Path = "/admin"
+	return json.Marshal(ev)
+}
+
+// consoleLoad loads the console's page again and again, as staff opening
+// it do (its assets are cached by the browser for a year).
+func consoleLoad(context.Context, *Ledger) (func(int) ([]byte, error), error) {
+	return func(int) ([]byte, error) { return consolePage() }, nil
 }
 
 // checkoutLoad holds a customer's credit for a checkout and voids or

@@ -122,7 +122,7 @@ func (l *Ledger) NewCustomer(ctx context.Context, balance int64) (gc.Customer, e
 // its main.go wires it, with a mailer that accepts every email at once.
 func (l *Ledger) Handler(function string) (*apigw.Handler, error) {
 	return apigw.New(apigw.Config{Function: function, Ledger: l.Store, Mailer: AcceptingMailer{}, Outbox: l.Store,
-		Promotions: l.Store, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
+		Promotions: l.Store, Checkout: l.Store, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
 }
 
 // AcceptingMailer accepts every email at once, so that handler figures

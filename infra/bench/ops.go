@@ -225,5 +225,107 @@ func Grant(guest bool) Op {
 
 // Mutations are the operations of figures 1 and 2.
 func Mutations() []Op {
-	return []Op{Redeem, DirectCredit, ApplyCredit, PlaceOrder(1), PlaceOrder(5), Grant(false)}
+	return append([]Op{Redeem, DirectCredit, ApplyCredit, PlaceOrder(1), PlaceOrder(5), Grant(false)}, Checkout()...)
 }
+
+// Checkout are the checkout's mutations (CheckoutFunction): a hold on a
+// customer's credit and on a gift card by its code, a capture, a void and
+// a refund of a capture. What a run changes is prepared for it, untimed: a
+// fresh card for a card hold, a fresh hold for a capture or a void, a
+// fresh capture for a refund.
+func Checkout() []Op {
+	return []Op{HoldOnCredit, HoldOnCard, CaptureHold(false), CaptureHold(true), VoidHold, RefundCapture}
+}
+
+// holdOn holds 4200 of a customer's credit (through the store, untimed).
+func (l *Ledger) holdOn(ctx context.Context, customerID string, capture bool) (gc.Hold, error) {
+	h, err := l.Store.CreateHold(ctx, l.Clerk, "", gc.NewHold{Currency: "USD", Amount: 4200, OrderRef: "web-" + strconv.FormatInt(l.Next(), 10),
+		CustomerID: customerID, Capture: capture})
+	if err != nil {
+		return h, fmt.Errorf("hold: %w", err)
+	}
+	return h, nil
+}
+
+// HoldOnCredit holds part of a customer's credit for a checkout.
+var HoldOnCredit = apiOp("hold on credit", "CheckoutFunction", func(ctx context.Context, l *Ledger, _ *apigw.Handler) (func(context.Context, int) (APIRequest, error), error) {
+	custs, err := customerPool(ctx, l, poolSize, 1_000_000_000)
+	if err != nil {
+		return nil, err
+	}
+	return func(_ context.Context, i int) (APIRequest, error) {
+		return APIRequest{Route: "POST /v1/holds", Actor: l.Clerk, IdemKey: "hold-" + strconv.Itoa(i),
+			Body: apigw.HoldBody{Currency: "USD", Amount: 4200, OrderRef: "web-" + strconv.Itoa(i), CustomerID: custs[i%len(custs)].ID}}, nil
+	}, nil
+})
+
+// HoldOnCard holds part of a fresh gift card by its code, as a guest's
+// checkout does (the code hashed, the client's attempt counters read).
+var HoldOnCard = apiOp("hold on a gift card", "CheckoutFunction", func(ctx context.Context, l *Ledger, _ *apigw.Handler) (func(context.Context, int) (APIRequest, error), error) {
+	return func(ctx context.Context, i int) (APIRequest, error) {
+		o, err := l.NewOrder(ctx, "", "buyer@bench.example", 5000)
+		if err != nil {
+			return APIRequest{}, err
+		}
+		return APIRequest{Route: "POST /v1/holds", Actor: l.Clerk, IdemKey: "card-hold-" + strconv.Itoa(i),
+			Body: apigw.HoldBody{Currency: "USD", Amount: 4200, OrderRef: "guest-" + strconv.Itoa(i), GiftCardCode: o.GiftCards[0].Code,
+				ClientRef: "session-" + strconv.Itoa(i%poolSize)}}, nil
+	}, nil
+})
+
+// CaptureHold returns the capture of part of a fresh hold on credit: a
+// final one, which releases the rest to the customer (it reads and writes
+// the customer), or one that leaves the hold open (it touches the
+// customer only to lower what is held, and reads nothing of it).
+func CaptureHold(final bool) Op {
+	name, key := "capture, part", "capture-part-"
+	if final {
+		name, key = "capture, final (rest released)", "capture-final-"
+	}
+	return apiOp(name, "CheckoutFunction", func(ctx context.Context, l *Ledger, _ *apigw.Handler) (func(context.Context, int) (APIRequest, error), error) {
+		custs, err := customerPool(ctx, l, poolSize, 1_000_000_000)
+		if err != nil {
+			return nil, err
+		}
+		return func(ctx context.Context, i int) (APIRequest, error) {
+			h, err := l.holdOn(ctx, custs[i%len(custs)].ID, false)
+			if err != nil {
+				return APIRequest{}, err
+			}
+			return APIRequest{Route: "POST /v1/holds/{id}/captures", Path: map[string]string{"id": h.ID}, Actor: l.Clerk,
+				IdemKey: key + strconv.Itoa(i), Body: apigw.CaptureBody{Amount: 4000, Final: final}}, nil
+		}, nil
+	})
+}
+
+// VoidHold voids a fresh hold on credit (the card payment failed).
+var VoidHold = apiOp("void", "CheckoutFunction", func(ctx context.Context, l *Ledger, _ *apigw.Handler) (func(context.Context, int) (APIRequest, error), error) {
+	custs, err := customerPool(ctx, l, poolSize, 1_000_000_000)
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context, i int) (APIRequest, error) {
+		h, err := l.holdOn(ctx, custs[i%len(custs)].ID, false)
+		if err != nil {
+			return APIRequest{}, err
+		}
+		return APIRequest{Route: "POST /v1/holds/{id}/void", Path: map[string]string{"id": h.ID}, Actor: l.Clerk, IdemKey: "void-" + strconv.Itoa(i)}, nil
+	}, nil
+})
+
+// RefundCapture refunds part of a fresh capture back to the credit it
+// came from.
+var RefundCapture = apiOp("refund", "CheckoutFunction", func(ctx context.Context, l *Ledger, _ *apigw.Handler) (func(context.Context, int) (APIRequest, error), error) {
+	custs, err := customerPool(ctx, l, poolSize, 1_000_000_000)
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context, i int) (APIRequest, error) {
+		h, err := l.holdOn(ctx, custs[i%len(custs)].ID, true)
+		if err != nil {
+			return APIRequest{}, err
+		}
+		return APIRequest{Route: "POST /v1/refunds", Actor: l.Clerk, IdemKey: "refund-" + strconv.Itoa(i),
+			Body: apigw.RefundBody{TransactionID: h.Captures[0].TransactionID, Amount: 1000, Currency: "USD"}}, nil
+	}, nil
+})

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync/atomic"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
@@ -117,13 +118,26 @@ func keyOf(m map[string]types.AttributeValue) ItemKey {
 }
 
 // Replay is a capture's writes re-aimed at fresh keys: Setup puts, for
-// every item the writes update or check and the reads found, a copy of
+// every item the writes update, check or replace under a condition and
+// the reads found, a copy of
 // that item as read at its fresh key, so that every condition meets the
-// very state it met in the original run; Writes are then the original
-// requests, item for item, on the fresh keys.
+// very state it met in the original run; Copies are the items the writes
+// update or check that no read named (an unconditioned ADD to an item
+// that must exist, such as what a customer has on hold), copied as they
+// are when prepared to their fresh keys, since the original writes found
+// them; Writes are then the original requests, item for item, on the
+// fresh keys.
 type Replay struct {
 	Setup  []*dynamodb.PutItemInput
+	Copies []ItemCopy
 	Writes []any
+}
+
+// ItemCopy is an item a replay copies from its original key to its fresh
+// one before it writes.
+type ItemCopy struct {
+	Table    *string
+	From, To map[string]types.AttributeValue
 }
 
 // Replayer re-aims captures at fresh keys, each capture at its own keys
@@ -177,7 +191,11 @@ func (rr *Replayer) Replay(c *Capture) *Replay {
 		fk := fresh(table, k)
 		if !rr.ready[keyOf(fk)] {
 			rr.ready[keyOf(fk)] = true
-			if it := c.before[keyOf(k)]; it != nil {
+			it, read := c.before[keyOf(k)]
+			switch {
+			case !read:
+				r.Copies = append(r.Copies, ItemCopy{Table: table, From: k, To: fk})
+			case it != nil:
 				r.Setup = append(r.Setup, &dynamodb.PutItemInput{TableName: table, Item: fresh(table, it)})
 			}
 		}
@@ -191,6 +209,11 @@ func (rr *Replayer) Replay(c *Capture) *Replay {
 				switch {
 				case w.Put != nil:
 					p := *w.Put
+					// A put conditioned on the item as read (a hold's
+					// version) needs that item at its fresh key first.
+					if it := c.before[keyOf(w.Put.Item)]; it != nil && w.Put.ConditionExpression != nil {
+						target(w.Put.TableName, w.Put.Item)
+					}
 					p.Item = fresh(w.Put.TableName, w.Put.Item)
 					rr.ready[keyOf(p.Item)] = true
 					out.TransactItems[i].Put = &p
@@ -255,11 +278,25 @@ func (rr *Replayer) Cleanup(ctx context.Context, client *dynamodb.Client) error 
 	return nil
 }
 
-// Prepare puts the replay's setup items (untimed).
+// Prepare puts the replay's setup items and copies (untimed).
 func (r *Replay) Prepare(ctx context.Context, client *dynamodb.Client) error {
 	for _, p := range r.Setup {
 		if _, err := client.PutItem(ctx, p); err != nil {
 			return fmt.Errorf("replay setup: %w", err)
+		}
+	}
+	for _, cp := range r.Copies {
+		out, err := client.GetItem(ctx, &dynamodb.GetItemInput{TableName: cp.Table, Key: cp.From, ConsistentRead: aws.Bool(true)})
+		if err != nil {
+			return fmt.Errorf("replay copy: %w", err)
+		}
+		if len(out.Item) == 0 {
+			continue
+		}
+		it := maps.Clone(out.Item)
+		it["PK"], it["SK"] = cp.To["PK"], cp.To["SK"]
+		if _, err := client.PutItem(ctx, &dynamodb.PutItemInput{TableName: cp.Table, Item: it}); err != nil {
+			return fmt.Errorf("replay copy: %w", err)
 		}
 	}
 	return nil

@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/giftcredit/giftcredit/internal/apigw"
+	"github.com/giftcredit/giftcredit/internal/console"
 )
 
 // The template test: it holds template.yaml together with the code that
@@ -145,6 +146,14 @@ func TestTemplateRoutesAreTheAPI(t *testing.T) {
 			if r.ApiID == "" || r.ApiID != tpl.HttpApiLogicalID {
 				t.Errorf("%s %s: ApiId = %q, want !Ref %s (without it SAM creates a second, implicit API)", fn.LogicalID, r.Key(), r.ApiID, tpl.HttpApiLogicalID)
 			}
+			if isConsoleRoute(r.Key()) {
+				// The console's static files are open: the page asks for the
+				// admin key and sends it to the v1 API itself.
+				if fn.LogicalID != consoleFunction || r.Authorizer != NoAuthorizer {
+					t.Errorf("%s %s: a console route must be on %s with Auth.Authorizer NONE (authorizer %q)", fn.LogicalID, r.Key(), consoleFunction, r.Authorizer)
+				}
+				continue
+			}
 			if r.Authorizer == "" || r.Authorizer != tpl.Authorizer.Name {
 				t.Errorf("%s %s: authorizer = %q, want the default authorizer %q", fn.LogicalID, r.Key(), r.Authorizer, tpl.Authorizer.Name)
 			}
@@ -167,11 +176,24 @@ func TestTemplateRoutesAreTheAPI(t *testing.T) {
 			t.Errorf("%s is declared on %s, but apigw.Routes says %s serves it", r.Key(), fns[0], r.Function)
 		}
 	}
+	for _, r := range console.Routes {
+		want[r.Key()] = true
+		if fns := declared[r.Key()]; len(fns) != 1 || fns[0] != consoleFunction {
+			t.Errorf("%s (console.Routes) is declared on %v, want once on %s", r.Key(), fns, consoleFunction)
+		}
+	}
 	for key, fns := range declared {
 		if !want[key] {
 			t.Errorf("%s (on %s) is declared in template.yaml but not in apigw.Routes", key, strings.Join(fns, ", "))
 		}
 	}
+}
+
+// consoleFunction serves the admin console's routes (console.Routes).
+const consoleFunction = "AdminFunction"
+
+func isConsoleRoute(key string) bool {
+	return slices.ContainsFunc(console.Routes, func(r console.Route) bool { return r.Key() == key })
 }
 
 func TestTemplateAuthorizer(t *testing.T) {

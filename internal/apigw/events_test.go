@@ -31,6 +31,7 @@ var functionOfDir = map[string]string{
 	"holdrelease":        "HoldReleaseFunction",
 	"dailyclose":         "DailyCloseFunction",
 	"reports":            "ReportsFunction",
+	"admin":              "AdminFunction",
 }
 
 // TestGoldenEvents proves the events/ fixtures are what `make invoke` and
@@ -78,6 +79,14 @@ func TestGoldenEvents(t *testing.T) {
 			if ev.DetailType != "Scheduled Event" || ev.Source != "aws.events" || len(ev.Resources) != 1 ||
 				!strings.Contains(ev.Resources[0], strings.TrimSuffix(fn, "Function")) {
 				t.Errorf("%s: want an EventBridge Scheduled Event from the function's rule", name)
+			}
+		case "AdminFunction":
+			// The console's page, not a v1 route: no key, no authorizer
+			// context (internal/console serves these files in its tests).
+			var ev events.APIGatewayV2HTTPRequest
+			roundTrip(t, name, b, &ev)
+			if ev.RequestContext.Authorizer != nil || ev.Headers["authorization"] != "" || !strings.HasPrefix(ev.RawPath, "/admin") {
+				t.Errorf("%s: want a keyless request for the console under /admin", name)
 			}
 		default:
 			var ev events.APIGatewayV2HTTPRequest

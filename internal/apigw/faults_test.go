@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -128,6 +129,9 @@ func apiEvents(tb testing.TB) map[string]string {
 		}
 		if json.Unmarshal(b, &probe) != nil || probe.Version != "2.0" || probe.Type != "" || probe.RouteKey == "" {
 			continue
+		}
+		if !slices.ContainsFunc(Routes, func(r Route) bool { return r.Key() == probe.RouteKey }) {
+			continue // not a v1 route: the admin console's page (internal/console)
 		}
 		if _, ok := byRoute[probe.RouteKey]; !ok {
 			byRoute[probe.RouteKey] = d.Name()

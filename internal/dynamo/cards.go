@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/giftcredit/giftcredit/internal/giftcode"
 	gc "github.com/giftcredit/giftcredit/internal/giftcredit"
@@ -29,18 +28,8 @@ func (s *Store) cardID(shopID string, c giftcode.Code) (string, error) {
 	return "gc_" + s.keyring.Hash(shopID, c)[:32], nil
 }
 
-// ValidCardID reports whether s has the shape of a card id.
-func ValidCardID(s string) bool {
-	if len(s) != 35 || !strings.HasPrefix(s, "gc_") {
-		return false
-	}
-	for _, c := range s[3:] {
-		if !strings.ContainsRune("0123456789abcdef", c) {
-			return false
-		}
-	}
-	return true
-}
+// ValidCardID reports whether s has the shape of a card id (gc.ValidCardID).
+func ValidCardID(s string) bool { return gc.ValidCardID(s) }
 
 func cardItem(shopID string, c gc.GiftCard) item {
 	it := keyCard(shopID, c.ID).av()

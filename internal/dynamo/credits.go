@@ -60,7 +60,9 @@ func (s *Store) ApplyCredit(ctx context.Context, a gc.Actor, idemKey string, in 
 			if err != nil {
 				return p, err
 			}
-			st, err := s.stamp(a, idemKey)
+			// The application is a spend: its id names the customer, for
+			// a refund's one read.
+			st, err := s.stampFor(a, idemKey, gc.CustomerAccount(in.CustomerID))
 			if err != nil {
 				return p, err
 			}
@@ -100,7 +102,7 @@ func (s *Store) Reverse(ctx context.Context, a gc.Actor, idemKey string, in gc.R
 	if !gc.ValidID("cus", in.CustomerID) {
 		return gc.Transaction{}, gc.ErrCustomerNotFound
 	}
-	if !gc.ValidID("txn", in.TransactionID) {
+	if !gc.ValidFundsID("txn", in.TransactionID) {
 		return gc.Transaction{}, gc.ErrTxNotFound
 	}
 	return mutate(ctx, s, mutation[gc.Transaction]{

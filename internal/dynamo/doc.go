@@ -79,6 +79,9 @@
 //	                                   GSI1SK <= now, merged soonest first
 //	idempotency record               PK = SHOP#<s>#IDEM#<key>, SK = IDEM             table
 //	hold by id                       PK = SHOP#<s>#HOLD#<id>, SK = HOLD              table
+//	change a hold (one read)         the hold and the customer or card its id names   table
+//	refund a spend (one read)        PK = SHOP#<s>#TX#<id>, SK = TX, REFUNDED,       table
+//	                                   REVERSED, and the account its id names
 //	audit: every hold                GSI1PK = SHOP#<s>#HOLDS#<n>, every n             GSI1
 //	open holds by expiry (release)   GSI2PK = SHOP#<s>#HOLDS#OPEN#<n>, GSI2SK <= now   GSI2
 //
@@ -88,9 +91,18 @@
 // hold item (what is still held), like a customer's or a card's, so the
 // audit proves it against the postings; the item's version orders every
 // change of one hold, so a capture and a void race to exactly one winner.
-// A change of a hold reads the hold once first (its funds never change)
-// to name the customer or card in the mutation's one consistent read. The
-// funds keep "held" (customer: held_<CUR>) by unconditioned ADDs.
+// A hold's id names its funds, the customer or card (gc.WithFunds:
+// hld_<26>_cus_<26> or hld_<26>_gc_<32 hex>), and so do the ids of a
+// hold's transactions and of every spend (captures, credit applications,
+// a customer's orders): a capture, void or release reads the hold and its
+// funds, and a refund the spend, its REFUNDED and REVERSED items and the
+// account it goes to, in the mutation's one consistent read, with nothing
+// read first. The id's word is checked, never trusted: items are keyed by
+// the whole id, and the planners refuse a hold or spend whose id names
+// other funds than it records (404). A capture that is not final reads no
+// funds at all. The funds keep "held" (customer: held_<CUR>) by
+// unconditioned ADDs. A hold read past its expiresAt shows expired
+// (gc.HoldAsOf) whether or not the release job has run.
 //
 // # Liability report
 //

@@ -226,6 +226,7 @@ func (s *Store) CreateHold(ctx context.Context, a gc.Actor, idemKey string, in g
 	fp.GiftCardCode = ""
 	var keys []key
 	var limits attemptLimits
+	var account string // the funds: the hold's id and its transactions' ids name them
 	if in.GiftCardCode != "" {
 		c, err := parseCode(in.GiftCardCode)
 		if err != nil {
@@ -238,11 +239,13 @@ func (s *Store) CreateHold(ctx context.Context, a gc.Actor, idemKey string, in g
 			return gc.Hold{}, err
 		}
 		keys = append([]key{keyCard(a.ShopID, fp.CardID)}, limits.locks...)
+		account = gc.CardAccount(fp.CardID)
 	} else {
 		if !gc.ValidID("cus", in.CustomerID) {
 			return gc.Hold{}, gc.ErrCustomerNotFound
 		}
 		keys = []key{keyCustomer(a.ShopID, in.CustomerID)}
+		account = gc.CustomerAccount(in.CustomerID)
 	}
 	h, err := mutate(ctx, s, mutation[gc.Hold]{
 		actor: a, op: "create_hold", idemKey: idemKey, input: fp, keys: keys,
@@ -260,17 +263,17 @@ func (s *Store) CreateHold(ctx context.Context, a gc.Actor, idemKey string, in g
 			} else if funds, err = fundsFrom(gc.CustomerAccount(in.CustomerID), items[0]); err != nil {
 				return p, err
 			}
-			st, err := s.stamp(a, idemKey)
+			st, err := s.stampFor(a, idemKey, account)
 			if err != nil {
 				return p, err
 			}
-			holdID, err := s.ids.New("hld")
+			holdID, err := s.newFundsID("hld", account)
 			if err != nil {
 				return p, err
 			}
 			var captureTx string
 			if in.Capture {
-				if captureTx, err = s.ids.New("txn"); err != nil {
+				if captureTx, err = s.newFundsID("txn", account); err != nil {
 					return p, err
 				}
 			}
@@ -293,14 +296,17 @@ func (s *Store) CreateHold(ctx context.Context, a gc.Actor, idemKey string, in g
 	return h, err
 }
 
-// Hold returns a hold.
+// Hold returns a hold as it stands now (gc.HoldAsOf): past its expiresAt
+// a hold reads as expired even before the release job has released it.
 func (s *Store) Hold(ctx context.Context, shopID, holdID string) (gc.Hold, error) {
 	h, err := s.readHold(ctx, shopID, holdID)
-	return h.Hold, err
+	return gc.HoldAsOf(h.Hold, s.now()), err
 }
 
+// readHold reads a hold with a consistent GetItem: a hold's read, and a
+// change of a hold whose id names no funds.
 func (s *Store) readHold(ctx context.Context, shopID, holdID string) (gc.HoldState, error) {
-	if !gc.ValidID("hld", holdID) {
+	if !gc.ValidFundsID("hld", holdID) {
 		return gc.HoldState{}, gc.ErrHoldNotFound
 	}
 	it, err := s.getOne(ctx, keyHold(shopID, holdID))
@@ -310,29 +316,46 @@ func (s *Store) readHold(ctx context.Context, shopID, holdID string) (gc.HoldSta
 	if it == nil {
 		return gc.HoldState{}, gc.ErrHoldNotFound
 	}
-	return decodeHold(it)
+	h, err := decodeHold(it)
+	if err == nil && gc.NamesOtherFunds("hld", h.ID, h.Source.Account()) {
+		return gc.HoldState{}, gc.ErrHoldNotFound
+	}
+	return h, err
 }
 
 // holdPlanner is one of gc.PlanCapture (bound to its input), gc.PlanVoid
 // and gc.PlanRelease.
 type holdPlanner func(st gc.Stamp, h *gc.HoldState, funds gc.Funds) (gc.HoldPlan, error)
 
-// changeHold runs a mutation of an existing hold. The hold is read once
-// first to learn its funds (which never change), then read again with
-// them in the mutation's one consistent read.
-func (s *Store) changeHold(ctx context.Context, a gc.Actor, idemKey, op, holdID string, input any, decide holdPlanner) (gc.Hold, error) {
-	first, err := s.readHold(ctx, a.ShopID, holdID)
-	if err != nil {
-		return gc.Hold{}, err
+// changeHold runs a mutation of an existing hold in one consistent read:
+// the hold's id names its funds (gc.FundsOf), so the read takes the hold
+// and, when the planner may move value back to them (needFunds), its
+// funds; the planner checks that the hold is the one its id says. The
+// funds' "held" changes by an unconditioned ADD, so a change that only
+// captures needs no read of them. A hold whose id names no funds (one
+// made before ids named them) is read first to learn them.
+func (s *Store) changeHold(ctx context.Context, a gc.Actor, idemKey, op, holdID string, input any, needFunds bool, decide holdPlanner) (gc.Hold, error) {
+	if !gc.ValidFundsID("hld", holdID) {
+		return gc.Hold{}, gc.ErrHoldNotFound
 	}
-	account := first.Source.Account()
-	fk, err := accountKey(a.ShopID, account)
-	if err != nil {
-		return gc.Hold{}, err
+	account, ok := gc.FundsOf("hld", holdID)
+	if !ok {
+		first, err := s.readHold(ctx, a.ShopID, holdID)
+		if err != nil {
+			return gc.Hold{}, err
+		}
+		account = first.Source.Account()
+	}
+	keys := []key{keyHold(a.ShopID, holdID)}
+	if needFunds {
+		fk, err := accountKey(a.ShopID, account)
+		if err != nil {
+			return gc.Hold{}, err
+		}
+		keys = append(keys, fk)
 	}
 	return mutate(ctx, s, mutation[gc.Hold]{
-		actor: a, op: op, idemKey: idemKey, input: input,
-		keys: []key{keyHold(a.ShopID, holdID), fk},
+		actor: a, op: op, idemKey: idemKey, input: input, keys: keys,
 		build: func(items []item) (plan[gc.Hold], error) {
 			var p plan[gc.Hold]
 			var hs *gc.HoldState
@@ -343,11 +366,16 @@ func (s *Store) changeHold(ctx context.Context, a gc.Actor, idemKey, op, holdID 
 				}
 				hs = &h
 			}
-			funds, err := fundsFrom(account, items[1])
-			if err != nil {
-				return p, err
+			var funds gc.Funds
+			if needFunds {
+				var err error
+				if funds, err = fundsFrom(account, items[1]); err != nil {
+					return p, err
+				}
 			}
-			st, err := s.stamp(a, idemKey)
+			// A capture's transaction is a spend a refund names by its
+			// id; the others name the hold's funds alike.
+			st, err := s.stampFor(a, idemKey, account)
 			if err != nil {
 				return p, err
 			}
@@ -369,78 +397,81 @@ func (s *Store) CaptureHold(ctx context.Context, a gc.Actor, idemKey string, in 
 	if err := in.Validate(); err != nil {
 		return gc.Hold{}, err
 	}
-	return s.changeHold(ctx, a, idemKey, "capture_hold", in.HoldID, in, func(st gc.Stamp, h *gc.HoldState, f gc.Funds) (gc.HoldPlan, error) {
+	// Only a final capture can move value back to the funds.
+	return s.changeHold(ctx, a, idemKey, "capture_hold", in.HoldID, in, in.Final, func(st gc.Stamp, h *gc.HoldState, f gc.Funds) (gc.HoldPlan, error) {
 		return gc.PlanCapture(st, h, in, f)
 	})
 }
 
 // VoidHold releases what a hold has not captured (gc.PlanVoid decides).
 func (s *Store) VoidHold(ctx context.Context, a gc.Actor, idemKey, holdID string) (gc.Hold, error) {
-	return s.changeHold(ctx, a, idemKey, "void_hold", holdID, holdID, gc.PlanVoid)
+	return s.changeHold(ctx, a, idemKey, "void_hold", holdID, holdID, true, gc.PlanVoid)
 }
 
-// Refund gives back part of a spend (gc.PlanRefund decides). The spend's
-// transaction is read first to learn where the refund goes, then the
-// mutation reads the spend's refunded total and that account, and writes
-// the refund, the account's new balance and the total, conditioned on
-// the total read: all refunds of a spend never exceed it.
+// Refund gives back part of a spend (gc.PlanRefund decides) in one
+// consistent read: the spend, its refunded total, its reversal marker and
+// the account the refund goes to, which the spend's id names
+// (gc.FundsOf) unless the refund names a customer; the planner checks the
+// spend is what its id says. It writes the refund, the account's new
+// balance and the total, conditioned on the total read: all refunds of a
+// spend never exceed it.
 func (s *Store) Refund(ctx context.Context, a gc.Actor, idemKey string, in gc.NewRefund) (gc.Refund, error) {
 	if err := in.Validate(); err != nil {
 		return gc.Refund{}, err
 	}
-	if !gc.ValidID("txn", in.TransactionID) {
+	if !gc.ValidFundsID("txn", in.TransactionID) {
 		return gc.Refund{}, gc.ErrTxNotFound
 	}
 	if in.CustomerID != "" && !gc.ValidID("cus", in.CustomerID) {
 		return gc.Refund{}, gc.ErrCustomerNotFound
 	}
-	it, err := s.getOne(ctx, keyTx(a.ShopID, in.TransactionID))
-	if err != nil {
-		return gc.Refund{}, fmt.Errorf("refund: read the spend: %w", err)
-	}
-	if it == nil {
-		return gc.Refund{}, gc.ErrTxNotFound
-	}
-	spend, err := decodeTx(a.ShopID, it)
+	account, err := s.refundAccount(ctx, a.ShopID, in)
 	if err != nil {
 		return gc.Refund{}, err
 	}
-	sp, ok := gc.SpendOf(spend)
-	if !ok {
-		return gc.Refund{}, gc.ErrNotASpend
-	}
-	account, err := gc.RefundTargetOf(in, sp)
-	if err != nil {
-		return gc.Refund{}, err
-	}
-	tk, err := accountKey(a.ShopID, account)
-	if err != nil {
-		return gc.Refund{}, err
+	keys := []key{keyTx(a.ShopID, in.TransactionID), keyRefunded(a.ShopID, in.TransactionID), keyReversed(a.ShopID, in.TransactionID)}
+	if account != "" {
+		tk, err := accountKey(a.ShopID, account)
+		if err != nil {
+			return gc.Refund{}, err
+		}
+		keys = append(keys, tk)
 	}
 	return mutate(ctx, s, mutation[gc.Refund]{
-		actor: a, op: "refund", idemKey: idemKey, input: in,
-		keys: []key{keyRefunded(a.ShopID, spend.ID), tk, keyReversed(a.ShopID, spend.ID)},
+		actor: a, op: "refund", idemKey: idemKey, input: in, keys: keys,
 		build: func(items []item) (plan[gc.Refund], error) {
 			var p plan[gc.Refund]
-			var refunded, version int64
+			var spend *gc.Transaction
 			if items[0] != nil {
-				var err error
-				if refunded, err = items[0].n("refunded"); err != nil {
+				t, err := decodeTx(a.ShopID, items[0])
+				if err != nil {
 					return p, err
 				}
-				if version, err = items[0].n("version"); err != nil {
+				spend = &t
+			}
+			var refunded, version int64
+			if items[1] != nil {
+				var err error
+				if refunded, err = items[1].n("refunded"); err != nil {
+					return p, err
+				}
+				if version, err = items[1].n("version"); err != nil {
 					return p, err
 				}
 			}
-			f, err := fundsFrom(account, items[1])
-			if err != nil {
-				return p, err
+			target := gc.RefundTarget{Account: account}
+			if account != "" {
+				f, err := fundsFrom(account, items[3])
+				if err != nil {
+					return p, err
+				}
+				target.Customer, target.Card = f.Customer, f.Card
 			}
 			st, err := s.stamp(a, idemKey)
 			if err != nil {
 				return p, err
 			}
-			rp, err := gc.PlanRefund(st, in, &spend, refunded, version, items[2] != nil, gc.RefundTarget{Customer: f.Customer, Card: f.Card})
+			rp, err := gc.PlanRefund(st, in, spend, refunded, version, items[2] != nil, target)
 			if err != nil {
 				return p, err
 			}
@@ -448,7 +479,7 @@ func (s *Store) Refund(ctx context.Context, a gc.Actor, idemKey string, in gc.Ne
 			if err != nil {
 				return p, err
 			}
-			total := keyRefunded(a.ShopID, spend.ID).av()
+			total := keyRefunded(a.ShopID, in.TransactionID).av()
 			total["refunded"] = avN(rp.Refunded)
 			total["version"] = avN(version + 1)
 			totalAct := s.putNew(total, nil)
@@ -457,7 +488,7 @@ func (s *Store) Refund(ctx context.Context, a gc.Actor, idemKey string, in gc.Ne
 			}
 			// A reversal of the same spend racing this refund: one of the
 			// two finds the other's item and reads again.
-			p.acts = []action{txAct, totalAct, s.check(keyReversed(a.ShopID, spend.ID), "attribute_not_exists(PK)", nil, nil)}
+			p.acts = []action{txAct, totalAct, s.check(keyReversed(a.ShopID, in.TransactionID), "attribute_not_exists(PK)", nil, nil)}
 			if fa, ok := s.fundsUpdate(a.ShopID, rp.Funds); ok {
 				p.acts = append(p.acts, fa)
 			}
@@ -465,6 +496,42 @@ func (s *Store) Refund(ctx context.Context, a gc.Actor, idemKey string, in gc.Ne
 			return p, nil
 		},
 	})
+}
+
+// refundAccount names the account a refund goes to before anything is
+// read: the customer the refund names, or the funds the spend's id names
+// (gc.RefundTargetOf), or "" when that cannot go anywhere (the planner
+// then answers why, after it has seen the spend). A spend whose id names
+// no funds (one posted before ids named them) is read first to learn
+// them.
+func (s *Store) refundAccount(ctx context.Context, shopID string, in gc.NewRefund) (string, error) {
+	if in.To == gc.RefundToCredit && in.CustomerID != "" {
+		return gc.CustomerAccount(in.CustomerID), nil
+	}
+	funds, ok := gc.FundsOf("txn", in.TransactionID)
+	if !ok {
+		it, err := s.getOne(ctx, keyTx(shopID, in.TransactionID))
+		if err != nil {
+			return "", fmt.Errorf("refund: read the spend: %w", err)
+		}
+		if it == nil {
+			return "", gc.ErrTxNotFound
+		}
+		spend, err := decodeTx(shopID, it)
+		if err != nil {
+			return "", err
+		}
+		sp, ok := gc.SpendOf(spend)
+		if !ok {
+			return "", gc.ErrNotASpend
+		}
+		funds = sp.Funds
+	}
+	account, err := gc.RefundTargetOf(in, gc.Spend{Funds: funds})
+	if err != nil {
+		return "", nil
+	}
+	return account, nil
 }
 
 // holdReleaseJob names the scheduled job in the transactions it posts.
@@ -511,5 +578,5 @@ func (s *Store) ExpiredHolds(ctx context.Context, shopID string, now time.Time, 
 // void) one writes and the other reads again and finds it closed. A hold
 // not held, or not yet expired, is unchanged.
 func (s *Store) ReleaseHold(ctx context.Context, shopID, holdID string) (gc.Hold, error) {
-	return s.changeHold(ctx, gc.System(shopID, holdReleaseJob), "", "release_hold", holdID, holdID, gc.PlanRelease)
+	return s.changeHold(ctx, gc.System(shopID, holdReleaseJob), "", "release_hold", holdID, holdID, true, gc.PlanRelease)
 }

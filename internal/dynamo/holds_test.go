@@ -5,6 +5,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/giftcredit/giftcredit/infra/localaws"
 	gc "github.com/giftcredit/giftcredit/internal/giftcredit"
 )
 
@@ -43,7 +48,7 @@ func TestHoldCaptureOnCredit(t *testing.T) {
 	c := MustCustomer(t, e, "holder@example.com")
 	MustCredit(t, e, c.ID, 5000)
 	h := MustHold(t, e, creditHold(c.ID, 8000))
-	if h.Amount != 5000 || h.Status != gc.HoldHeld || h.Source.CustomerID != c.ID || !gc.ValidID("hld", h.ID) {
+	if h.Amount != 5000 || h.Status != gc.HoldHeld || h.Source.CustomerID != c.ID || !gc.ValidFundsID("hld", h.ID) {
 		t.Fatalf("hold = %+v", h)
 	}
 	if b := mustCustomerState(t, e, c.ID); b.Amount != 0 || b.Held != 5000 {
@@ -286,44 +291,101 @@ func TestHoldsOfAnotherShop(t *testing.T) {
 	wantCode(t, err, gc.ENOTFOUND)
 }
 
-// Every hold mutation is one write; a new hold one read, a change of a
-// hold or a refund two (the hold or the spend, to learn the account it
-// touches, then the mutation's read).
+// Every hold mutation and refund is one write and one read, a
+// TransactGetItems: ids name their funds, so nothing is read first to
+// learn them.
 func TestHoldRequests(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	c := MustCustomer(t, e, "req@example.com")
+	other := MustCustomer(t, e, "req-other@example.com")
 	MustCredit(t, e, c.ID, 900)
-	var h gc.Hold
+	card := MustGiftCard(t, e, 5000)
+	var h, onCard, late gc.Hold
+	var app gc.AppliedCredit
+	var ordered gc.PlacedOrder
+	sixty := int64(60)
 	for _, op := range []struct {
-		name  string
-		gets  int
-		run   func() error
-		reads int
+		name string
+		run  func() error
 	}{
-		{"hold", 0, func() (err error) {
-			h, err = e.store.CreateHold(e.ctx, e.admin, "k1", creditHold(c.ID, 900))
+		{"hold on credit", func() (err error) {
+			h, err = e.store.CreateHold(e.ctx, e.admin, "k1", creditHold(c.ID, 500))
 			return err
-		}, 1},
-		{"capture", 1, func() error {
+		}},
+		{"hold on a card", func() (err error) {
+			onCard, err = e.store.CreateHold(e.ctx, e.admin, "k1c", gc.NewHold{Currency: "USD", Amount: 2000, OrderRef: "g-1", GiftCardCode: card.Code})
+			return err
+		}},
+		{"capture", func() error {
 			_, err := e.store.CaptureHold(e.ctx, e.admin, "k2", gc.HoldCapture{HoldID: h.ID, Amount: 100})
 			return err
-		}, 1},
-		{"void", 1, func() (err error) { h, err = e.store.VoidHold(e.ctx, e.admin, "k3", h.ID); return err }, 1},
-		{"refund", 1, func() error {
+		}},
+		{"final capture of a card hold", func() (err error) {
+			onCard, err = e.store.CaptureHold(e.ctx, e.admin, "k2c", gc.HoldCapture{HoldID: onCard.ID, Amount: 1500, Final: true})
+			return err
+		}},
+		{"void", func() (err error) { h, err = e.store.VoidHold(e.ctx, e.admin, "k3", h.ID); return err }},
+		{"refund of a capture", func() error {
 			_, err := e.store.Refund(e.ctx, e.admin, "k4", gc.NewRefund{TransactionID: h.Captures[0].TransactionID, Amount: 50, Currency: "USD"})
 			return err
-		}, 1},
+		}},
+		{"refund of a card capture", func() error {
+			_, err := e.store.Refund(e.ctx, e.admin, "k4c", gc.NewRefund{TransactionID: onCard.Captures[0].TransactionID, Amount: 50, Currency: "USD"})
+			return err
+		}},
+		{"refund of a card capture to credit", func() error {
+			_, err := e.store.Refund(e.ctx, e.admin, "k4d", gc.NewRefund{TransactionID: onCard.Captures[0].TransactionID, Amount: 50, Currency: "USD",
+				To: gc.RefundToCredit, CustomerID: other.ID})
+			return err
+		}},
+		{"credit application", func() (err error) {
+			app, err = e.store.ApplyCredit(e.ctx, e.admin, "k5", gc.CreditApplication{CustomerID: c.ID, OrderRef: "web-1", AmountDue: 100, Currency: "USD"})
+			return err
+		}},
+		{"refund of a credit application", func() error {
+			_, err := e.store.Refund(e.ctx, e.admin, "k6", gc.NewRefund{TransactionID: app.TransactionID, Amount: 100, Currency: "USD"})
+			return err
+		}},
+		{"order with credit", func() (err error) {
+			ordered, err = e.store.PlaceOrder(e.ctx, e.admin, "k7", gc.NewOrder{CustomerID: c.ID, BillingName: "B", BillingEmail: "b@example.com",
+				PaymentMethod: "card", Currency: "USD", Goods: []gc.OrderLine{{Description: "g", UnitPrice: 300, Quantity: 1}}})
+			return err
+		}},
+		{"refund of an order's credit", func() error {
+			_, err := e.store.Refund(e.ctx, e.admin, "k8", gc.NewRefund{TransactionID: ordered.Order.TransactionID, Amount: 100, Currency: "USD", To: gc.RefundToCredit})
+			return err
+		}},
+		{"a short hold", func() (err error) {
+			in := creditHold(c.ID, 100)
+			in.ExpiresIn = &sixty
+			late, err = e.store.CreateHold(e.ctx, e.admin, "k9", in)
+			return err
+		}},
+		{"release after expiry", func() error {
+			e.clock.ns.Add(int64(61 * time.Second))
+			r, err := e.store.ReleaseHold(e.ctx, e.shop.ID, late.ID)
+			if err == nil && r.Status != gc.HoldExpired {
+				err = fmt.Errorf("released hold %+v", r)
+			}
+			return err
+		}},
 	} {
 		e.counter.Reset()
 		if err := op.run(); err != nil {
 			t.Fatalf("%s: %v", op.name, err)
 		}
 		got := e.counter.Counts()
-		if got["TransactWriteItems"] != 1 || got["TransactGetItems"] != op.reads || got["GetItem"] != op.gets || len(got) > 3 {
-			t.Errorf("%s: requests %v", op.name, got)
+		if got["TransactWriteItems"] != 1 || got["TransactGetItems"] != 1 || len(got) != 2 {
+			t.Errorf("%s: requests %v, want 1 TransactGetItems and 1 TransactWriteItems", op.name, got)
 		}
 	}
+	for _, id := range []string{h.ID, onCard.ID, h.Captures[0].TransactionID, onCard.Captures[0].TransactionID, app.TransactionID, ordered.Order.TransactionID} {
+		if _, ok := gc.FundsOf(id[:3], id); !ok {
+			t.Errorf("id %s names no funds", id)
+		}
+	}
+	MustAudit(t, e)
 }
 
 // Refunds: of a card capture back to the card or to a customer's credit,
@@ -405,4 +467,182 @@ func TestRefunds(t *testing.T) {
 	_, err = e.store.Refund(e.ctx, e.otherShop(t), "", gc.NewRefund{TransactionID: capTx, Amount: 1, Currency: "USD"})
 	wantCode(t, err, gc.ENOTFOUND)
 	MustAudit(t, e)
+}
+
+// An id naming other funds than its record's, or a record's id with its
+// funds cut off, is a 404 that writes nothing, however real the funds it
+// names: the records are keyed by the whole id.
+func TestForgedIDsAreNotFound(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	c, rich := MustCustomer(t, e, "forged@example.com"), MustCustomer(t, e, "rich@example.com")
+	MustCredit(t, e, c.ID, 900)
+	MustCredit(t, e, rich.ID, 900)
+	card := MustGiftCard(t, e, 900)
+	h := MustHold(t, e, creditHold(c.ID, 500))
+	h, err := e.store.CaptureHold(e.ctx, e.admin, "", gc.HoldCapture{HoldID: h.ID, Amount: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	capTx := h.Captures[0].TransactionID
+	base := func(id string) string { return id[:len("hld")+27] }
+	forge := func(id, account string) string {
+		s, err := gc.WithFunds(base(id), account)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	holds := []string{forge(h.ID, gc.CustomerAccount(rich.ID)), forge(h.ID, gc.CardAccount(card.ID)), base(h.ID), h.ID + "_" + rich.ID}
+	spends := []string{forge(capTx, gc.CustomerAccount(rich.ID)), forge(capTx, gc.CardAccount(card.ID)), base(capTx)}
+	before := e.snapshot(t)
+	for _, id := range holds {
+		_, err := e.store.Hold(e.ctx, e.shop.ID, id)
+		wantCode(t, err, gc.ENOTFOUND)
+		_, err = e.store.CaptureHold(e.ctx, e.admin, "", gc.HoldCapture{HoldID: id, Amount: 1, Final: true})
+		wantCode(t, err, gc.ENOTFOUND)
+		_, err = e.store.VoidHold(e.ctx, e.admin, "", id)
+		wantCode(t, err, gc.ENOTFOUND)
+		r, err := e.store.ReleaseHold(e.ctx, e.shop.ID, id)
+		if err == nil && r.ID != "" {
+			t.Errorf("release of %s = %+v", id, r)
+		}
+	}
+	for _, id := range spends {
+		for _, in := range []gc.NewRefund{{TransactionID: id, Amount: 1, Currency: "USD"}, {TransactionID: id, Amount: 1, Currency: "USD", To: gc.RefundToCredit},
+			{TransactionID: id, Amount: 1, Currency: "USD", To: gc.RefundToCredit, CustomerID: rich.ID}} {
+			_, err := e.store.Refund(e.ctx, e.admin, "", in)
+			wantCode(t, err, gc.ENOTFOUND)
+		}
+	}
+	if e.snapshot(t) != before {
+		t.Error("a forged id changed the table")
+	}
+	// The real ids still work.
+	if _, err := e.store.Refund(e.ctx, e.admin, "", gc.NewRefund{TransactionID: capTx, Amount: 100, Currency: "USD"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.store.VoidHold(e.ctx, e.admin, "", h.ID); err != nil {
+		t.Fatal(err)
+	}
+	if b := MustBalance(t, e, c.ID); b != 900 {
+		t.Errorf("balance = %d, want 900", b)
+	}
+	if b := MustBalance(t, e, rich.ID); b != 900 {
+		t.Errorf("the named customer's balance = %d, want 900", b)
+	}
+	MustAudit(t, e)
+}
+
+// A hold past its expiresAt reads as expired, with nothing capturable,
+// before the release job has run; a void then keeps it expired; the job
+// later changes nothing a reader sees.
+func TestExpiredHoldReadsExpiredBeforeTheJob(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	c := MustCustomer(t, e, "expiring@example.com")
+	MustCredit(t, e, c.ID, 900)
+	sixty := int64(60)
+	in := creditHold(c.ID, 400)
+	in.ExpiresIn = &sixty
+	h, v := MustHold(t, e, in), MustHold(t, e, in)
+	if got, err := e.store.Hold(e.ctx, e.shop.ID, h.ID); err != nil || got.Status != gc.HoldHeld {
+		t.Fatalf("before expiry: %+v, %v", got, err)
+	}
+	e.clock.ns.Add(int64(61 * time.Second))
+	got, err := e.store.Hold(e.ctx, e.shop.ID, h.ID)
+	if err != nil || got.Status != gc.HoldExpired || got.Remaining() != 0 || got.Amount != 400 || got.Captured != 0 {
+		t.Fatalf("after expiry, before the job: %+v, %v", got, err)
+	}
+	_, err = e.store.CaptureHold(e.ctx, e.admin, "", gc.HoldCapture{HoldID: h.ID, Amount: 1})
+	wantCode(t, err, gc.ECONFLICT)
+	vv, err := e.store.VoidHold(e.ctx, e.admin, "", v.ID)
+	if err != nil || vv.Status != gc.HoldExpired {
+		t.Fatalf("void after expiry = %+v, %v", vv, err)
+	}
+	released, err := e.store.ReleaseHold(e.ctx, e.shop.ID, h.ID)
+	if err != nil || released.Status != gc.HoldExpired {
+		t.Fatalf("release = %+v, %v", released, err)
+	}
+	after, err := e.store.Hold(e.ctx, e.shop.ID, h.ID)
+	if err != nil || after.Status != got.Status || after.Remaining() != 0 {
+		t.Errorf("after the job: %+v, %v", after, err)
+	}
+	if b := mustCustomerState(t, e, c.ID); b.Amount != 900 || b.Held != 0 {
+		t.Errorf("balance = %+v", b)
+	}
+	MustAudit(t, e)
+}
+
+// copyUnder copies the item of record id (its PK "SHOP#<s>#<kind>#<id>",
+// its sort key sk) to the plain id base, as a record made before ids named
+// their funds would be stored.
+func copyUnder(tb testing.TB, e *env, kind, sk, id, base string) {
+	tb.Helper()
+	client := localaws.NewDynamoClient(e.dyn.URL(), nil)
+	pk := func(id string) types.AttributeValue {
+		return &types.AttributeValueMemberS{Value: "SHOP#" + e.shop.ID + "#" + kind + "#" + id}
+	}
+	out, err := client.GetItem(e.ctx, &dynamodb.GetItemInput{TableName: aws.String("giftcredit"), ConsistentRead: aws.Bool(true),
+		Key: map[string]types.AttributeValue{"PK": pk(id), "SK": &types.AttributeValueMemberS{Value: sk}}})
+	if err != nil || len(out.Item) == 0 {
+		tb.Fatalf("get %s %s: %v", kind, id, err)
+	}
+	out.Item["PK"], out.Item["id"] = pk(base), &types.AttributeValueMemberS{Value: base}
+	if _, err := client.PutItem(e.ctx, &dynamodb.PutItemInput{TableName: aws.String("giftcredit"), Item: out.Item}); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// A hold or a spend whose id names no funds (made before ids named them)
+// still changes and refunds correctly: it is read first to learn its
+// funds, the one extra read the ids otherwise save.
+func TestIDsNamingNoFundsAreReadFirst(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	c := MustCustomer(t, e, "legacy@example.com")
+	MustCredit(t, e, c.ID, 900)
+	h := MustHold(t, e, creditHold(c.ID, 500))
+	app, err := e.store.ApplyCredit(e.ctx, e.admin, "", gc.CreditApplication{CustomerID: c.ID, OrderRef: "web-legacy", AmountDue: 300, Currency: "USD"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hold, spend := h.ID[:len("hld")+27], app.TransactionID[:len("txn")+27]
+	copyUnder(t, e, "HOLD", "HOLD", h.ID, hold)
+	copyUnder(t, e, "TX", "TX", app.TransactionID, spend)
+	if _, ok := gc.FundsOf("hld", hold); ok || !gc.ValidID("hld", hold) {
+		t.Fatalf("%s is not a plain hold id", hold)
+	}
+	for _, op := range []struct {
+		name string
+		run  func() error
+	}{
+		{"capture", func() error {
+			_, err := e.store.CaptureHold(e.ctx, e.admin, "", gc.HoldCapture{HoldID: hold, Amount: 100})
+			return err
+		}},
+		{"void", func() error {
+			v, err := e.store.VoidHold(e.ctx, e.admin, "", hold)
+			if err == nil && (v.Status != gc.HoldVoided || v.Captured != 100) {
+				err = fmt.Errorf("voided %+v", v)
+			}
+			return err
+		}},
+		{"refund", func() error {
+			_, err := e.store.Refund(e.ctx, e.admin, "", gc.NewRefund{TransactionID: spend, Amount: 300, Currency: "USD"})
+			return err
+		}},
+	} {
+		e.counter.Reset()
+		if err := op.run(); err != nil {
+			t.Fatalf("%s: %v", op.name, err)
+		}
+		if got := e.counter.Counts(); got["GetItem"] != 1 || got["TransactGetItems"] != 1 || got["TransactWriteItems"] != 1 || len(got) != 3 {
+			t.Errorf("%s: requests %v, want the record read first", op.name, got)
+		}
+	}
+	// 900 credited, 300 applied and refunded, 100 of the hold captured.
+	if b := mustCustomerState(t, e, c.ID); b.Amount != 800 || b.Held != 0 {
+		t.Errorf("balance = %+v", b)
+	}
 }

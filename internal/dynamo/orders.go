@@ -50,7 +50,14 @@ func (s *Store) PlaceOrder(ctx context.Context, a gc.Actor, idemKey string, in g
 			if err != nil {
 				return p, err
 			}
-			st, err := s.stamp(a, idemKey)
+			// An order of a customer may spend their credit: its id then
+			// names the customer, for a refund's one read.
+			var st gc.Stamp
+			if in.CustomerID != "" {
+				st, err = s.stampFor(a, idemKey, gc.CustomerAccount(in.CustomerID))
+			} else {
+				st, err = s.stamp(a, idemKey)
+			}
 			if err != nil {
 				return p, err
 			}

@@ -17,6 +17,27 @@ func (s *Store) stamp(a gc.Actor, idemKey string) (gc.Stamp, error) {
 	return gc.Stamp{TxID: id, Actor: a, IdempotencyKey: idemKey, At: s.now().UTC()}, nil
 }
 
+// stampFor is stamp with a transaction id that names account, the
+// customer or card the transaction spends from or holds (gc.WithFunds),
+// so that a refund of it names that account in its one read.
+func (s *Store) stampFor(a gc.Actor, idemKey, account string) (gc.Stamp, error) {
+	st, err := s.stamp(a, idemKey)
+	if err != nil {
+		return st, err
+	}
+	st.TxID, err = gc.WithFunds(st.TxID, account)
+	return st, err
+}
+
+// newFundsID draws a new id of prefix that names account.
+func (s *Store) newFundsID(prefix, account string) (string, error) {
+	id, err := s.ids.New(prefix)
+	if err != nil {
+		return "", err
+	}
+	return gc.WithFunds(id, account)
+}
+
 // putTx validates a transaction and returns the action that appends it.
 // The item is written once and never updated: postings are append-only.
 func (s *Store) putTx(shopID string, t gc.Transaction) (action, error) {

@@ -32,14 +32,17 @@ type Checkout interface {
 	// the lockout like a redemption (ERATELIMITED once locked); a
 	// malformed code is EINVALID.
 	CreateHold(ctx context.Context, a Actor, idemKey string, in NewHold) (Hold, error)
-	// Hold returns a hold, or ENOTFOUND.
+	// Hold returns a hold as it stands now (HoldAsOf: past its expiresAt
+	// it is expired, released or not), or ENOTFOUND.
 	Hold(ctx context.Context, shopID, holdID string) (Hold, error)
 	// CaptureHold takes part of what a hold still holds. ECONFLICT if the
 	// hold is no longer held or has expired; EINSUFFICIENTFUNDS if the
 	// amount exceeds what is held; ENOTFOUND.
 	CaptureHold(ctx context.Context, a Actor, idemKey string, in HoldCapture) (Hold, error)
 	// VoidHold releases what a hold has not captured; voiding a voided or
-	// expired hold changes nothing; a fully captured hold is ECONFLICT.
+	// expired hold changes nothing (one past its expiresAt that the
+	// release job has not released yet is released, and stays expired);
+	// a fully captured hold is ECONFLICT.
 	VoidHold(ctx context.Context, a Actor, idemKey, holdID string) (Hold, error)
 	// Refund gives back part or all of a spend. ENOTFOUND (transaction,
 	// customer); ECONFLICT if the transaction is not a spend, the card it
@@ -112,6 +115,25 @@ type Hold struct {
 
 // Remaining is what the hold still holds.
 func (h Hold) Remaining() int64 { return h.Amount - h.Captured - h.Released }
+
+// Expired reports whether a held hold has passed its expiresAt at now:
+// nothing can be captured from it any more, whether or not the release
+// job has released it yet.
+func (h Hold) Expired(now time.Time) bool { return h.Status == HoldHeld && !now.Before(h.ExpiresAt) }
+
+// HoldAsOf is the hold as it stands at now, the view every read shows: a
+// held hold past its expiresAt is expired, with nothing left to capture
+// (what it still holds is as good as released), even before the release
+// job has written that; the job's release then changes nothing a reader
+// sees. Any other hold is as stored.
+func HoldAsOf(h Hold, now time.Time) Hold {
+	if !h.Expired(now) {
+		return h
+	}
+	h.Status = HoldExpired
+	h.Released += h.Remaining()
+	return h
+}
 
 // Capture is one capture of a hold.
 type Capture struct {
@@ -425,7 +447,7 @@ func PlanCapture(st Stamp, h *HoldState, in HoldCapture, funds Funds) (HoldPlan,
 	if h.Status != HoldHeld {
 		return HoldPlan{}, ErrHoldClosed
 	}
-	if !st.At.Before(h.ExpiresAt) {
+	if h.Expired(st.At) {
 		return HoldPlan{}, ErrHoldExpired
 	}
 	if in.Amount > h.Remaining() {
@@ -440,9 +462,18 @@ func PlanCapture(st Stamp, h *HoldState, in HoldCapture, funds Funds) (HoldPlan,
 	return w.plan, nil
 }
 
+// startWork begins a plan of a change of the hold h (nil: not found)
+// with its funds as read. A hold whose id names other funds than its
+// source is not found: the funds were read by the id's word, and the id
+// is not this hold's to give. Funds that are not the hold's source are
+// an adapter's mistake and are refused.
 func startWork(h *HoldState, funds Funds) (*holdWork, error) {
-	if h == nil {
+	if h == nil || NamesOtherFunds("hld", h.ID, h.Source.Account()) {
 		return nil, ErrHoldNotFound
+	}
+	if (funds.Customer != nil && CustomerAccount(funds.Customer.ID) != h.Source.Account()) ||
+		(funds.Card != nil && CardAccount(funds.Card.ID) != h.Source.Account()) {
+		return nil, fmt.Errorf("hold %s: the funds read are not its source %s", h.ID, h.Source.Account())
 	}
 	hold := h.Hold
 	hold.Captures = append([]Capture{}, h.Captures...)
@@ -487,17 +518,21 @@ func (w *holdWork) capture(st Stamp, amount int64, final bool) error {
 
 // PlanVoid releases what the hold has not captured. A voided or expired
 // hold is unchanged (a plan without transactions); a captured one is
-// ErrHoldClosed.
+// ErrHoldClosed. A held hold past its expiresAt is already expired to
+// every reader (HoldAsOf), so voiding it is voiding an expired hold: it
+// stays expired, and the void releases it as the release job would.
 func PlanVoid(st Stamp, h *HoldState, funds Funds) (HoldPlan, error) {
 	w, err := startWork(h, funds)
 	if err != nil {
 		return HoldPlan{}, err
 	}
-	switch h.Status {
-	case HoldVoided, HoldExpired:
+	switch {
+	case h.Status == HoldVoided, h.Status == HoldExpired:
 		return w.plan, nil
-	case HoldCaptured:
+	case h.Status == HoldCaptured:
 		return HoldPlan{}, ErrHoldClosed
+	case h.Expired(st.At):
+		return w.plan, w.release(st, HoldExpired)
 	}
 	return w.plan, w.release(st, HoldVoided)
 }
@@ -509,7 +544,7 @@ func PlanRelease(st Stamp, h *HoldState, funds Funds) (HoldPlan, error) {
 	if err != nil {
 		return HoldPlan{}, err
 	}
-	if h.Status != HoldHeld || st.At.Before(h.ExpiresAt) {
+	if !h.Expired(st.At) {
 		return w.plan, nil
 	}
 	return w.plan, w.release(st, HoldExpired)
@@ -571,9 +606,12 @@ func SpendOf(t Transaction) (Spend, bool) {
 }
 
 // RefundTarget is where a refund goes, as the adapter resolved and read
-// it: RefundTargetOf names it, and exactly one of Customer and Card is
-// the state read (nil when it does not exist).
+// it: Account is the account it read (RefundTargetOf of the spend the
+// transaction id names, "" when it could name none), and at most one of
+// Customer and Card is that account's state (both nil when it does not
+// exist).
 type RefundTarget struct {
+	Account  string
 	Customer *CustomerState
 	Card     *CardState
 }
@@ -606,9 +644,11 @@ type RefundPlan struct {
 
 // PlanRefund gives back in.Amount of spend (nil: not found), which has
 // been refunded `refunded` so far (at version refundedVersion, 0 for
-// none), to target: the account RefundTargetOf named, as read. A spend
-// that was reversed (a credit application can be) gave everything back
-// already and is ErrAlreadyReversed.
+// none), to target, as read. A spend whose id names other funds than it
+// spent from is not found (the target was read by the id's word); a
+// target that is not the account RefundTargetOf names for the spend is
+// refused. A spend that was reversed (a credit application can be) gave
+// everything back already and is ErrAlreadyReversed.
 func PlanRefund(st Stamp, in NewRefund, spend *Transaction, refunded, refundedVersion int64, reversed bool, target RefundTarget) (RefundPlan, error) {
 	var p RefundPlan
 	if spend == nil {
@@ -617,6 +657,16 @@ func PlanRefund(st Stamp, in NewRefund, spend *Transaction, refunded, refundedVe
 	sp, ok := SpendOf(*spend)
 	if !ok {
 		return p, ErrNotASpend
+	}
+	if NamesOtherFunds("txn", spend.ID, sp.Funds) {
+		return p, ErrTxNotFound
+	}
+	account, err := RefundTargetOf(in, sp)
+	if err != nil {
+		return p, err
+	}
+	if target.Account != account {
+		return p, fmt.Errorf("refund %s: read the account %q, the refund goes to %s", spend.ID, target.Account, account)
 	}
 	if reversed {
 		return p, ErrAlreadyReversed

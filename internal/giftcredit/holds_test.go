@@ -216,7 +216,14 @@ func TestPlanVoidAndRelease(t *testing.T) {
 		{name: "void again changes nothing", plan: gc.PlanVoid, hold: with(func(h *gc.HoldState) { h.Status = gc.HoldVoided }), status: gc.HoldVoided},
 		{name: "void of an expired hold changes nothing", plan: gc.PlanVoid, hold: with(func(h *gc.HoldState) { h.Status = gc.HoldExpired }), status: gc.HoldExpired},
 		{name: "void of a captured hold", plan: gc.PlanVoid, hold: with(func(h *gc.HoldState) { h.Status = gc.HoldCaptured }), code: gc.ECONFLICT},
-		{name: "void after expiry, before the job", plan: gc.PlanVoid, hold: with(func(h *gc.HoldState) { h.ExpiresAt = at.Add(-time.Minute) }), status: gc.HoldVoided,
+		// Past expiresAt the hold reads as expired (HoldAsOf): a void
+		// then is the void of an expired hold, which stays expired, and
+		// releases it as the job would.
+		{name: "void after expiry, before the job", plan: gc.PlanVoid, hold: with(func(h *gc.HoldState) { h.ExpiresAt = at.Add(-time.Minute) }), status: gc.HoldExpired,
+			postings: []string{"hold:hld_1 USD -2000", "customer:cus_1 USD 2000"}},
+		{name: "void at the instant of expiry", plan: gc.PlanVoid, hold: with(func(h *gc.HoldState) { h.ExpiresAt = at }), status: gc.HoldExpired,
+			postings: []string{"hold:hld_1 USD -2000", "customer:cus_1 USD 2000"}},
+		{name: "void just before expiry", plan: gc.PlanVoid, hold: with(func(h *gc.HoldState) { h.ExpiresAt = at.Add(time.Millisecond) }), status: gc.HoldVoided,
 			postings: []string{"hold:hld_1 USD -2000", "customer:cus_1 USD 2000"}},
 		{name: "release of an expired hold", plan: gc.PlanRelease, hold: with(func(h *gc.HoldState) { h.ExpiresAt = at }), status: gc.HoldExpired,
 			postings: []string{"hold:hld_1 USD -2000", "customer:cus_1 USD 2000"}},
@@ -258,7 +265,12 @@ func TestPlanRefund(t *testing.T) {
 		Postings: []gc.Posting{{Account: "customer:cus_1", Currency: "USD", Amount: -2000}, {Account: "sales", Currency: "USD", Amount: 2000}}}
 	credit := &gc.Transaction{ID: "txn_cr", Kind: gc.TxCredit, CustomerID: "cus_1",
 		Postings: []gc.Posting{{Account: "funding:cash", Currency: "USD", Amount: -2000}, {Account: "customer:cus_1", Currency: "USD", Amount: 2000}}}
-	cust := func() gc.RefundTarget { return gc.RefundTarget{Customer: ptr(customer("cus_1", "USD", 100))} }
+	cust := func() gc.RefundTarget {
+		return gc.RefundTarget{Account: "customer:cus_1", Customer: ptr(customer("cus_1", "USD", 100))}
+	}
+	toCard := func(status gc.CardStatus) gc.RefundTarget {
+		return gc.RefundTarget{Account: "card:gc_1", Card: card(0, status)}
+	}
 	cases := []struct {
 		name     string
 		in       gc.NewRefund
@@ -270,15 +282,15 @@ func TestPlanRefund(t *testing.T) {
 		postings []string
 		account  string
 	}{
-		{name: "a capture back to its card", in: gc.NewRefund{Amount: 1000}, spend: capture, target: gc.RefundTarget{Card: card(0, gc.CardActive)},
+		{name: "a capture back to its card", in: gc.NewRefund{Amount: 1000}, spend: capture, target: toCard(gc.CardActive),
 			postings: []string{"sales USD -1000", "card:gc_1 USD 1000"}, account: "card:gc_1"},
 		{name: "a capture to a customer's credit", in: gc.NewRefund{Amount: 1000, To: "credit", CustomerID: "cus_1"}, spend: capture, target: cust(),
 			postings: []string{"sales USD -1000", "customer:cus_1 USD 1000"}, account: "customer:cus_1"},
 		{name: "a card spend to credit needs a customer", in: gc.NewRefund{Amount: 1000, To: "credit"}, spend: capture, code: gc.EINVALID},
-		{name: "the rest of a partly refunded spend", in: gc.NewRefund{Amount: 1000}, spend: capture, refunded: 2000, target: gc.RefundTarget{Card: card(0, gc.CardActive)},
+		{name: "the rest of a partly refunded spend", in: gc.NewRefund{Amount: 1000}, spend: capture, refunded: 2000, target: toCard(gc.CardActive),
 			postings: []string{"sales USD -1000", "card:gc_1 USD 1000"}, account: "card:gc_1"},
-		{name: "more than is left to refund", in: gc.NewRefund{Amount: 1001}, spend: capture, refunded: 2000, target: gc.RefundTarget{Card: card(0, gc.CardActive)}, code: gc.ECONFLICT},
-		{name: "to a card redeemed since", in: gc.NewRefund{Amount: 1000}, spend: capture, target: gc.RefundTarget{Card: card(0, gc.CardRedeemed)}, code: gc.ECONFLICT},
+		{name: "more than is left to refund", in: gc.NewRefund{Amount: 1001}, spend: capture, refunded: 2000, target: toCard(gc.CardActive), code: gc.ECONFLICT},
+		{name: "to a card redeemed since", in: gc.NewRefund{Amount: 1000}, spend: capture, target: toCard(gc.CardRedeemed), code: gc.ECONFLICT},
 		{name: "a credit application back to credit", in: gc.NewRefund{Amount: 2000}, spend: application, target: cust(),
 			postings: []string{"sales USD -2000", "customer:cus_1 USD 2000"}, account: "customer:cus_1"},
 		{name: "a credit application to credit, by default its customer", in: gc.NewRefund{Amount: 5, To: "credit"}, spend: application, target: cust(),
@@ -287,6 +299,11 @@ func TestPlanRefund(t *testing.T) {
 		{name: "a reversed credit application", in: gc.NewRefund{Amount: 1}, spend: application, reversed: true, target: cust(), code: gc.ECONFLICT},
 		{name: "another currency", in: gc.NewRefund{Amount: 1, Currency: "EUR"}, spend: application, target: cust(), code: gc.EINVALID},
 		{name: "no such transaction", in: gc.NewRefund{Amount: 1}, code: gc.ENOTFOUND},
+		{name: "the account read is not where the refund goes", in: gc.NewRefund{Amount: 1000}, spend: capture, target: cust(), code: gc.EINTERNAL},
+		{name: "nothing read for a refund that needs a customer", in: gc.NewRefund{Amount: 1000, To: "credit", CustomerID: "cus_1"}, spend: capture,
+			target: gc.RefundTarget{}, code: gc.EINTERNAL},
+		{name: "a customer that does not exist", in: gc.NewRefund{Amount: 1000, To: "credit", CustomerID: "cus_1"}, spend: capture,
+			target: gc.RefundTarget{Account: "customer:cus_1"}, code: gc.ENOTFOUND},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

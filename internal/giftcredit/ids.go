@@ -68,3 +68,79 @@ func ValidID(prefix, s string) bool {
 	}
 	return true
 }
+
+// ValidCardID reports whether s has the shape of a gift card's id: "gc_"
+// and 32 lower-case hex digits (the first 128 bits of the keyed hash of
+// its code).
+func ValidCardID(s string) bool {
+	if len(s) != 35 || !strings.HasPrefix(s, "gc_") {
+		return false
+	}
+	for _, c := range s[3:] {
+		if !strings.ContainsRune("0123456789abcdef", c) {
+			return false
+		}
+	}
+	return true
+}
+
+// Ids that name their funds. A hold's id and the id of a transaction of
+// a hold or of a spend (a capture, a credit application, an order that
+// uses credit) carry, after their own id and an underscore, the id of the
+// customer or card their value comes from:
+//
+//	hld_01jc…x4_cus_01jb…q9      a hold on a customer's credit
+//	txn_01jc…m2_gc_3f9a…0e48     a capture of a hold on a gift card
+//
+// so that a change of the hold or a refund of the spend can name the
+// funds' item in its one consistent read instead of reading the hold or
+// the spend first to learn it. What an id names is a claim, never trusted:
+// the records are keyed by the whole id, so a forged suffix names a record
+// that does not exist, and the planners check the funds an id names
+// against what the hold or the spend records (ENOTFOUND otherwise). Every
+// key is under the caller's shop, so naming another shop's customer reads
+// nothing of it.
+
+// WithFunds returns id naming account, a customer's or a card's.
+func WithFunds(id, account string) (string, error) {
+	if ref, ok := strings.CutPrefix(account, "customer:"); ok && ValidID("cus", ref) {
+		return id + "_" + ref, nil
+	}
+	if ref, ok := strings.CutPrefix(account, "card:"); ok && ValidCardID(ref) {
+		return id + "_" + ref, nil
+	}
+	return "", fmt.Errorf("id %s: %q is not a customer's or a card's account", id, account)
+}
+
+// FundsOf returns the account an id of the given prefix names; ok is
+// false for an id that names none (or is not an id of that prefix).
+func FundsOf(prefix, id string) (account string, ok bool) {
+	n := len(prefix) + 27
+	if len(id) <= n+1 || id[n] != '_' || !ValidID(prefix, id[:n]) {
+		return "", false
+	}
+	switch ref := id[n+1:]; {
+	case ValidID("cus", ref):
+		return CustomerAccount(ref), true
+	case ValidCardID(ref):
+		return CardAccount(ref), true
+	}
+	return "", false
+}
+
+// ValidFundsID reports whether s is an id of the given prefix, naming
+// its funds or not.
+func ValidFundsID(prefix, s string) bool {
+	if ValidID(prefix, s) {
+		return true
+	}
+	_, ok := FundsOf(prefix, s)
+	return ok
+}
+
+// NamesOtherFunds reports whether id names funds other than account: a
+// record whose id claims funds it does not have is not that id's record.
+func NamesOtherFunds(prefix, id, account string) bool {
+	named, ok := FundsOf(prefix, id)
+	return ok && named != account
+}

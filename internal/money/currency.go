@@ -1,6 +1,9 @@
 package money
 
-import "fmt"
+import (
+	"fmt"
+	"maps"
+)
 
 // Currency is an ISO 4217 currency: its three-letter alphabetic code and the
 // exponent of its minor unit, the number of decimal places between the major
@@ -76,4 +79,11 @@ var exponents = map[string]int{
 	"XAF": 0, "XCD": 2, "XCG": 2, "XOF": 0, "XPF": 0,
 	"YER": 2,
 	"ZAR": 2, "ZMW": 2, "ZWG": 2,
+}
+
+// Exponents returns a copy of the table of active currencies: each ISO 4217
+// code and its minor-unit exponent (the admin console reads and shows
+// amounts with it).
+func Exponents() map[string]int {
+	return maps.Clone(exponents)
 }

@@ -8,7 +8,9 @@
 //
 // Ports, the table name and the process limit come from flags or, when a
 // flag is not given, from LOCAL_API_PORT, LOCAL_CONTROL_PORT,
-// LOCAL_DYNAMODB_PORT, LOCAL_SES_PORT, TABLE_NAME and LOCAL_MAX_PROCESSES.
+// LOCAL_DYNAMODB_PORT, LOCAL_SES_PORT, LOCAL_DYNAMODB_ADMIN_PORT,
+// TABLE_NAME and LOCAL_MAX_PROCESSES. run also starts dynamodb-admin (npm)
+// on loopback, pointed at the table, and prints the admin console's URL.
 // DYNAMODB_ENDPOINT, when set, is used instead of starting minidyn.
 // infra/local/env.json, if present, overrides function environment
 // variables as `sam local --env-vars` does.
@@ -36,9 +38,13 @@ import (
 	"github.com/giftcredit/giftcredit/infra/local/stack"
 	"github.com/giftcredit/giftcredit/infra/localaws"
 	"github.com/giftcredit/giftcredit/infra/samtemplate"
+	"github.com/giftcredit/giftcredit/internal/console"
 	"github.com/giftcredit/giftcredit/internal/dynamo"
 	gc "github.com/giftcredit/giftcredit/internal/giftcredit"
 )
+
+// consoleFunction serves the admin console (internal/console).
+const consoleFunction = "AdminFunction"
 
 // The demo shops every start creates (or reuses) with fresh keys.
 var demoShops = []stack.DemoShop{
@@ -123,6 +129,7 @@ func run(ctx context.Context, args []string) error {
 	sesPort := fs.Int("ses-port", envInt("LOCAL_SES_PORT", 8005), "aws-ses-v2-local port (LOCAL_SES_PORT)")
 	maxProcs := fs.Int("max-processes", envInt("LOCAL_MAX_PROCESSES", runtime.DefaultMaxProcesses), "most processes per function (LOCAL_MAX_PROCESSES)")
 	schedules := fs.Bool("schedules", envBool("LOCAL_SCHEDULES", true), "fire the schedules on their own (LOCAL_SCHEDULES); their URLs work either way")
+	ddbAdminPort := fs.Int("dynamodb-admin-port", envInt("LOCAL_DYNAMODB_ADMIN_PORT", 8001), "dynamodb-admin port (LOCAL_DYNAMODB_ADMIN_PORT); -1 starts none")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -188,6 +195,20 @@ func run(ctx context.Context, args []string) error {
 		}
 		logf("stopped; every port is free")
 	}()
+	// dynamodb-admin is for a developer's eyes only: the stack works
+	// without it, so a failure to start it is reported and run goes on.
+	var ddbAdmin *localaws.DynamoDBAdmin
+	if *ddbAdminPort >= 0 && st.Info().DynamoDBEndpoint != "" {
+		if ddbAdmin, err = localaws.StartDynamoDBAdmin(ctx, *ddbAdminPort, st.Info().DynamoDBEndpoint, st.Info().TableName, tpl.Table.Attributes); err != nil {
+			logf("dynamodb-admin not started: %v", err)
+		} else {
+			defer func() {
+				if err := ddbAdmin.Close(); err != nil {
+					logf("stop dynamodb-admin: %v", err)
+				}
+			}()
+		}
+	}
 	if err := writeJSON(stackFile, st.Info()); err != nil {
 		return err
 	}
@@ -196,7 +217,7 @@ func run(ctx context.Context, args []string) error {
 	if err := writeJSON(envFile, st.Envs()); err != nil {
 		return err
 	}
-	printReady(os.Stdout, st, tpl, stackFile, time.Since(began))
+	printReady(os.Stdout, st, tpl, ddbAdmin, stackFile, time.Since(began))
 	<-ctx.Done()
 	fmt.Println()
 	return nil
@@ -228,7 +249,7 @@ func removeStaleSnapshots(dir string) {
 }
 
 // printReady prints every URL, the keys and the export line to paste.
-func printReady(w io.Writer, st *stack.Stack, tpl *samtemplate.Template, stackFile string, took time.Duration) {
+func printReady(w io.Writer, st *stack.Stack, tpl *samtemplate.Template, ddbAdmin *localaws.DynamoDBAdmin, stackFile string, took time.Duration) {
 	info := st.Info()
 	p := func(format string, args ...any) { fmt.Fprintf(w, format+"\n", args...) }
 	p("")
@@ -238,7 +259,13 @@ func printReady(w io.Writer, st *stack.Stack, tpl *samtemplate.Template, stackFi
 	if info.SESURL != "" {
 		p("  Mail viewer    %s/", info.SESURL)
 	}
+	if _, ok := tpl.Function(consoleFunction); ok {
+		p("  Admin console  %s%s   (sign in with an admin key below)", info.APIURL, console.Path)
+	}
 	p("  DynamoDB       %s   table %s", info.DynamoDBEndpoint, info.TableName)
+	if ddbAdmin != nil {
+		p("  dynamodb-admin %s   (the table's items)", ddbAdmin.TableURL(info.TableName))
+	}
 	p("  Stack control  %s/   (schedules, queues, process counts)", st.ControlURL())
 	p("")
 	p("  Schedules (POST to fire now):")
