@@ -18,7 +18,8 @@ import (
 // runs overlap; a run with no time left defers the shops; the audit
 // proves the days; later runs find nothing due.
 func TestDailyCloseClosesEachDayOnce(t *testing.T) {
-	t.Parallel()
+	// Not parallel: the fault tests beside it measure deadlines, and two
+	// stores closing days would take their CPU.
 	ctx := context.Background()
 	var ns atomic.Int64
 	ns.Store(time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC).UnixNano())
@@ -107,7 +108,8 @@ func (s *staleDays) DueDays(_ context.Context, sh gc.Shop, _ time.Time) ([]strin
 // Runs that overlap close each day of each shop exactly once between
 // them, and the audit proves the days.
 func TestDailyCloseOverlappingRuns(t *testing.T) {
-	t.Parallel()
+	// Not parallel: the fault tests beside it measure deadlines, and two
+	// stores closing days would take their CPU.
 	ctx := context.Background()
 	var ns atomic.Int64
 	ns.Store(time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC).UnixNano())
