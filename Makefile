@@ -26,7 +26,11 @@ DIR_HoldReleaseFunction := holdrelease
 # Liability report (issue 15): the daily close and the report route.
 DIR_DailyCloseFunction := dailyclose
 DIR_ReportsFunction := reports
+DIR_CreditExpiryFunction := creditexpiry
 DIR_AdminFunction := admin
+DIR_WebhooksFunction := webhooks
+DIR_EventPublisherFunction := eventpublisher
+DIR_WebhookDeliveryFunction := webhookdelivery
 
 FUNCTIONS := $(patsubst DIR_%,%,$(filter DIR_%,$(.VARIABLES)))
 

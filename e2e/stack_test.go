@@ -370,6 +370,7 @@ func TestLocalStack(t *testing.T) {
 			t.Errorf("to before from: %d %s", status, body)
 		}
 	})
+	t.Run("expiring credit: a reminder before, an expiry transaction at expiresAt", func(t *testing.T) { testExpiringCredit(t, h) })
 
 	t.Run("README tour runs as written", func(t *testing.T) { testTour(t, h) })
 

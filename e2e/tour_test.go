@@ -106,6 +106,7 @@ func testTour(t *testing.T, h *harness) {
 		}
 	}
 	_, awsErr := exec.LookPath("aws")
+	_, pyErr := exec.LookPath("python3")
 
 	const marker = "@@tour-step@@"
 	var script strings.Builder
@@ -114,6 +115,10 @@ func testTour(t *testing.T, h *harness) {
 	for _, st := range steps {
 		if awsErr != nil && strings.Contains(st.code, "aws ") {
 			t.Logf("%s:%d skipped: the AWS CLI is not installed", from, st.line)
+			continue
+		}
+		if pyErr != nil && strings.Contains(st.code, "python3 ") {
+			t.Logf("%s:%d skipped: python3 is not installed", from, st.line)
 			continue
 		}
 		fmt.Fprintf(&script, "echo %s\n%s\n", marker, st.code)
@@ -127,7 +132,7 @@ func testTour(t *testing.T, h *harness) {
 	cmd.Dir = t.TempDir()
 	cmd.Env = append(os.Environ(),
 		"API="+h.info.APIURL, "SHOP_KEY="+shop.ShopKey, "ADMIN_KEY="+shop.AdminKey, "SES_URL="+h.info.SESURL,
-		"DDB_URL="+h.info.DynamoDBEndpoint, "TABLE="+h.info.TableName, "STACK_URL="+h.st.ControlURL())
+		"DDB_URL="+h.info.DynamoDBEndpoint, "TABLE="+h.info.TableName, "STACK_URL="+h.st.ControlURL(), "EVENTS_URL="+h.info.EventsURL)
 	out, err := cmd.CombinedOutput()
 	h.remember(codeRE.FindAllString(string(out), -1)...)
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/giftcredit/giftcredit/internal/apigw"
 	"github.com/giftcredit/giftcredit/internal/awsenv"
+	"github.com/giftcredit/giftcredit/internal/awsenv/eventsenv"
 	"github.com/giftcredit/giftcredit/internal/dynamo"
 	"github.com/giftcredit/giftcredit/internal/giftcode"
 	"github.com/giftcredit/giftcredit/internal/mail"
@@ -20,7 +21,8 @@ func main() {
 	keyring := awsenv.Must(giftcode.NewKeyring([]byte(os.Getenv("CODE_HASH_SECRET"))))
 	logger := awsenv.Logger()
 	store := dynamo.New(awsenv.DynamoDB(cfg, os.Getenv("DYNAMODB_ENDPOINT")), os.Getenv("TABLE_NAME"),
-		dynamo.WithKeyring(keyring), dynamo.WithComposer(mail.NewComposer(os.Getenv("SENDER_ADDRESS"))), dynamo.WithLogger(logger))
+		dynamo.WithKeyring(keyring), dynamo.WithComposer(mail.NewComposer(os.Getenv("SENDER_ADDRESS"))), dynamo.WithLogger(logger),
+		dynamo.WithEvents(eventsenv.Bus(cfg)))
 	h := awsenv.Must(apigw.New(apigw.Config{Function: "CheckoutFunction", Ledger: store, Checkout: store, Logger: logger}))
 	lambda.Start(h.Handle)
 }

@@ -9,12 +9,13 @@ import (
 
 	"github.com/giftcredit/giftcredit/internal/apigw"
 	"github.com/giftcredit/giftcredit/internal/awsenv"
+	"github.com/giftcredit/giftcredit/internal/awsenv/eventsenv"
 	"github.com/giftcredit/giftcredit/internal/dynamo"
 )
 
 func main() {
 	cfg := awsenv.Must(awsenv.Config(context.Background()))
-	store := dynamo.New(awsenv.DynamoDB(cfg, os.Getenv("DYNAMODB_ENDPOINT")), os.Getenv("TABLE_NAME"))
+	store := dynamo.New(awsenv.DynamoDB(cfg, os.Getenv("DYNAMODB_ENDPOINT")), os.Getenv("TABLE_NAME"), dynamo.WithEvents(eventsenv.Bus(cfg)))
 	h := awsenv.Must(apigw.New(apigw.Config{Function: "CreditApplicationsFunction", Ledger: store, Logger: awsenv.Logger()}))
 	lambda.Start(h.Handle)
 }

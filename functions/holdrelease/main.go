@@ -10,13 +10,14 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/giftcredit/giftcredit/internal/awsenv"
+	"github.com/giftcredit/giftcredit/internal/awsenv/eventsenv"
 	"github.com/giftcredit/giftcredit/internal/dynamo"
 	"github.com/giftcredit/giftcredit/internal/schedule"
 )
 
 func main() {
 	cfg := awsenv.Must(awsenv.Config(context.Background()))
-	store := dynamo.New(awsenv.DynamoDB(cfg, os.Getenv("DYNAMODB_ENDPOINT")), os.Getenv("TABLE_NAME"))
+	store := dynamo.New(awsenv.DynamoDB(cfg, os.Getenv("DYNAMODB_ENDPOINT")), os.Getenv("TABLE_NAME"), dynamo.WithEvents(eventsenv.Bus(cfg)))
 	j := &schedule.HoldRelease{Store: store, Logger: awsenv.Logger(), Now: time.Now}
 	lambda.Start(j.Handle)
 }

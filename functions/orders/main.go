@@ -10,6 +10,7 @@ import (
 
 	"github.com/giftcredit/giftcredit/internal/apigw"
 	"github.com/giftcredit/giftcredit/internal/awsenv"
+	"github.com/giftcredit/giftcredit/internal/awsenv/eventsenv"
 	"github.com/giftcredit/giftcredit/internal/awsenv/sesenv"
 	"github.com/giftcredit/giftcredit/internal/dynamo"
 	"github.com/giftcredit/giftcredit/internal/giftcode"
@@ -21,7 +22,7 @@ func main() {
 	cfg := awsenv.Must(awsenv.Config(context.Background()))
 	keyring := awsenv.Must(giftcode.NewKeyring([]byte(os.Getenv("CODE_HASH_SECRET"))))
 	store := dynamo.New(awsenv.DynamoDB(cfg, os.Getenv("DYNAMODB_ENDPOINT")), os.Getenv("TABLE_NAME"),
-		dynamo.WithKeyring(keyring), dynamo.WithComposer(mail.NewComposer(os.Getenv("SENDER_ADDRESS"))))
+		dynamo.WithKeyring(keyring), dynamo.WithComposer(mail.NewComposer(os.Getenv("SENDER_ADDRESS"))), dynamo.WithEvents(eventsenv.Bus(cfg)))
 	mailer := sesmail.New(sesenv.Client(cfg, os.Getenv("SES_ENDPOINT")))
 	h := awsenv.Must(apigw.New(apigw.Config{Function: "OrdersFunction", Ledger: store, Mailer: mailer, Outbox: store, Logger: awsenv.Logger()}))
 	lambda.Start(h.Handle)

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/giftcredit/giftcredit/internal/awsenv"
+	"github.com/giftcredit/giftcredit/internal/awsenv/eventsenv"
 	"github.com/giftcredit/giftcredit/internal/awsenv/sqsenv"
 	"github.com/giftcredit/giftcredit/internal/dynamo"
 	"github.com/giftcredit/giftcredit/internal/giftcode"
@@ -25,7 +26,7 @@ func main() {
 	keyring := awsenv.Must(giftcode.NewKeyring([]byte(os.Getenv("CODE_HASH_SECRET"))))
 	composer := mail.NewComposer(os.Getenv("SENDER_ADDRESS"))
 	store := dynamo.New(awsenv.DynamoDB(cfg, os.Getenv("DYNAMODB_ENDPOINT")), os.Getenv("TABLE_NAME"),
-		dynamo.WithKeyring(keyring), dynamo.WithComposer(composer))
+		dynamo.WithKeyring(keyring), dynamo.WithComposer(composer), dynamo.WithEvents(eventsenv.Bus(cfg)))
 	logger := awsenv.Logger()
 	svc := &promotion.Service{Store: store, Logger: logger, Composer: composer}
 	// Without a queue URL every batch is granted by this function itself.

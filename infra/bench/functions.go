@@ -74,7 +74,7 @@ var Logical = map[string]string{
 	"redemption": "RedemptionFunction", "credits": "CreditsFunction", "creditapplications": "CreditApplicationsFunction",
 	"promotions": "PromotionsFunction", "emailsender": "EmailSenderFunction", "audit": "AuditFunction",
 	"promotionrun": "PromotionRunFunction", "promotionworker": "PromotionWorkerFunction", "checkout": "CheckoutFunction",
-	"holdrelease": "HoldReleaseFunction", "admin": "AdminFunction",
+	"holdrelease": "HoldReleaseFunction", "creditexpiry": "CreditExpiryFunction", "admin": "AdminFunction",
 	"dailyclose": "DailyCloseFunction", "reports": "ReportsFunction",
 }
 
@@ -93,7 +93,7 @@ func ColdPayload(name string) ([]byte, error) {
 	case "authorizer":
 		return json.Marshal(events.APIGatewayV2CustomAuthorizerV2Request{Version: "2.0", Type: "REQUEST", RouteKey: "GET /v1/customers/{id}",
 			RawPath: "/v1/customers/x", Headers: map[string]string{}})
-	case "audit", "emailsender", "promotionrun", "holdrelease", "dailyclose":
+	case "audit", "emailsender", "promotionrun", "holdrelease", "creditexpiry", "dailyclose":
 		return scheduleEvent()
 	case "promotionworker":
 		return json.Marshal(events.SQSEvent{Records: []events.SQSMessage{}})
@@ -126,6 +126,7 @@ var Workloads = map[string]Workload{
 	"holdrelease":        holdReleaseLoad,
 	"reports":            reportsLoad,
 	"dailyclose":         dailyCloseLoad,
+	"creditexpiry":       creditExpiryLoad,
 	"admin":              consoleLoad,
 }
 
@@ -429,6 +430,23 @@ func auditLoad(ctx context.Context, l *Ledger) (func(int) ([]byte, error), error
 	}
 	for i := range 10 {
 		if _, err := l.NewOrder(ctx, custs[i].ID, custs[i].Email, 5000); err != nil {
+			return nil, err
+		}
+	}
+	return func(int) ([]byte, error) { return scheduleEvent() }, nil
+}
+
+// creditExpiryLoad is the expiry job's tick over a table with expiring
+// credit, none due yet (the common case: the job finds nothing to do).
+func creditExpiryLoad(ctx context.Context, l *Ledger) (func(int) ([]byte, error), error) {
+	custs, err := customerPool(ctx, l, 4, 1_000_000_000)
+	if err != nil {
+		return nil, err
+	}
+	exp := time.Now().Add(30 * 24 * time.Hour)
+	for i := range 20 {
+		if _, err := l.Store.Credit(ctx, l.Admin, "", gc.DirectCredit{CustomerID: custs[i%len(custs)].ID, Amount: 100, Currency: "USD",
+			PaymentType: "other", ExpiresAt: &exp}); err != nil {
 			return nil, err
 		}
 	}

@@ -13,8 +13,10 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/giftcredit/giftcredit/infra/localaws"
 	"github.com/giftcredit/giftcredit/internal/apigw"
 	"github.com/giftcredit/giftcredit/internal/dynamo"
+	"github.com/giftcredit/giftcredit/internal/eventbus"
 	"github.com/giftcredit/giftcredit/internal/giftcode"
 	gc "github.com/giftcredit/giftcredit/internal/giftcredit"
 	"github.com/giftcredit/giftcredit/internal/mail"
@@ -42,6 +44,8 @@ type Ledger struct {
 	Shop    gc.Shop
 	Admin   gc.Actor
 	Clerk   gc.Actor
+	// Bus is the event bus stand-in of a ledger with Events (else nil).
+	Bus *localaws.Bus
 
 	seq atomic.Int64
 }
@@ -53,6 +57,9 @@ type LedgerOptions struct {
 	// NoAdminEmail makes a shop without an admin address, which gets no
 	// order confirmations: fewer (and the largest) items in the table.
 	NoAdminEmail bool
+	// Events makes the store publish each write's events to a local bus
+	// stand-in right after the write, as the functions do.
+	Events bool
 }
 
 // NewLedger starts a server, creates the table and a shop.
@@ -77,7 +84,12 @@ func NewLedger(ctx context.Context, o LedgerOptions) (*Ledger, error) {
 		dyn.Close()
 		return nil, err
 	}
-	l.Store = dynamo.New(l.Client, Table, dynamo.WithKeyring(l.Keyring), dynamo.WithComposer(mail.NewComposer(Sender)))
+	opts := []dynamo.Option{dynamo.WithKeyring(l.Keyring), dynamo.WithComposer(mail.NewComposer(Sender))}
+	if o.Events {
+		l.Bus = localaws.StartBus()
+		opts = append(opts, dynamo.WithEvents(&eventbus.Bus{Client: localaws.NewEventsClient(l.Bus.URL()), Name: "giftcredit-bench"}))
+	}
+	l.Store = dynamo.New(l.Client, Table, opts...)
 	adminEmail := "admin@bench.example"
 	if o.NoAdminEmail {
 		adminEmail = ""
@@ -93,7 +105,12 @@ func NewLedger(ctx context.Context, o LedgerOptions) (*Ledger, error) {
 }
 
 // Close stops the server.
-func (l *Ledger) Close() { l.Dyn.Close() }
+func (l *Ledger) Close() {
+	l.Dyn.Close()
+	if l.Bus != nil {
+		l.Bus.Close()
+	}
+}
 
 // Items returns the table's item count (call it when no write runs).
 func (l *Ledger) Items(ctx context.Context) (int, error) { return TableItems(ctx, l.Client, Table) }

@@ -225,7 +225,7 @@ func Grant(guest bool) Op {
 
 // Mutations are the operations of figures 1 and 2.
 func Mutations() []Op {
-	return append([]Op{Redeem, DirectCredit, ApplyCredit, PlaceOrder(1), PlaceOrder(5), Grant(false)}, Checkout()...)
+	return append([]Op{Redeem, DirectCredit, ApplyCredit, PlaceOrder(1), PlaceOrder(5), Grant(false), SpendAcrossLots}, Checkout()...)
 }
 
 // Checkout are the checkout's mutations (CheckoutFunction): a hold on a
@@ -327,5 +327,34 @@ var RefundCapture = apiOp("refund", "CheckoutFunction", func(ctx context.Context
 		}
 		return APIRequest{Route: "POST /v1/refunds", Actor: l.Clerk, IdemKey: "refund-" + strconv.Itoa(i),
 			Body: apigw.RefundBody{TransactionID: h.Captures[0].TransactionID, Amount: 1000, Currency: "USD"}}, nil
+	}, nil
+})
+
+// spendLots is how many lots SpendAcrossLots spends.
+const spendLots = 50
+
+// SpendAcrossLots spends a customer's whole balance held in spendLots
+// lots (two thirds expiring on different days, a third never) with one
+// credit application (CreditApplicationsFunction): still one read and one
+// write, since the customer item keeps its lots.
+var SpendAcrossLots = apiOp("spend across 50 lots", "CreditApplicationsFunction", func(ctx context.Context, l *Ledger, _ *apigw.Handler) (func(context.Context, int) (APIRequest, error), error) {
+	return func(ctx context.Context, i int) (APIRequest, error) {
+		c, err := l.NewCustomer(ctx, 0)
+		if err != nil {
+			return APIRequest{}, err
+		}
+		for j := range spendLots {
+			in := gc.DirectCredit{CustomerID: c.ID, Amount: 100, Currency: "USD", PaymentType: "goodwill"}
+			if j%3 != 0 {
+				exp := time.Now().Add(time.Duration(1+j) * 24 * time.Hour)
+				in.ExpiresAt = &exp
+			}
+			if _, err := l.Store.Credit(ctx, l.Admin, "", in); err != nil {
+				return APIRequest{}, fmt.Errorf("credit a lot: %w", err)
+			}
+		}
+		return APIRequest{Route: "POST /v1/customers/{id}/credit-applications", Path: map[string]string{"id": c.ID},
+			Actor: l.Clerk, IdemKey: "lots-" + strconv.Itoa(i),
+			Body: apigw.CreditApplicationBody{OrderRef: "lots-" + strconv.Itoa(i), AmountDue: 100 * spendLots, Currency: "USD"}}, nil
 	}, nil
 })

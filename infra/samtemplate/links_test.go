@@ -10,9 +10,16 @@ import (
 
 // composers are the functions that compose email (internal/mail): the
 // mailers, and those that write mail to the outbox for the email sender to
-// send (a guessing alert, promotion notices and summaries). EmailSender
+// send (a guessing alert, promotion notices and summaries, credit expiry
+// reminders, which CreditExpiry also sends at once). EmailSender
 // sends what others composed.
-var composers = []string{"OrdersFunction", "AuditFunction", "RedemptionFunction", "PromotionRunFunction", "PromotionWorkerFunction", "CheckoutFunction"}
+var composers = []string{"OrdersFunction", "AuditFunction", "RedemptionFunction", "PromotionRunFunction", "PromotionWorkerFunction", "CheckoutFunction", "CreditExpiryFunction"}
+
+// eventPublishers are the functions that call EventBridge: those that
+// write changes (and publish their events inline) and the scheduled
+// publisher.
+var eventPublishers = []string{"OrdersFunction", "RedemptionFunction", "CreditsFunction", "CreditApplicationsFunction",
+	"CheckoutFunction", "HoldReleaseFunction", "PromotionRunFunction", "PromotionWorkerFunction", "EventPublisherFunction"}
 
 // queueUsers are the functions that call SQS.
 var queueUsers = []string{"PromotionRunFunction", "PromotionWorkerFunction"}
@@ -41,6 +48,9 @@ var authorizerLinks = []string{
 	// The one-table store implements the promotion run port; the
 	// package is pure Go without templates or clients.
 	"github.com/giftcredit/giftcredit/internal/promotion",
+	// The store implements the webhook port too; pure Go over net/http,
+	// which the SDK links anyway.
+	"github.com/giftcredit/giftcredit/internal/webhook",
 	"golang.org/x/text/",
 }
 
@@ -83,6 +93,7 @@ func TestFunctionsLinkOnlyWhatTheyCall(t *testing.T) {
 		{[]string{"html/template", "text/template"}, nil, "renders no template"},
 		{[]string{"github.com/aws/aws-sdk-go-v2/service/ses", "github.com/giftcredit/giftcredit/internal/sesmail"}, mailers, "sends no email"},
 		{[]string{"github.com/aws/aws-sdk-go-v2/service/sqs"}, queueUsers, "uses no queue"},
+		{[]string{"github.com/aws/aws-sdk-go-v2/service/eventbridge", "github.com/giftcredit/giftcredit/internal/eventbus"}, eventPublishers, "publishes no events"},
 	}
 	seen := 0
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {

@@ -61,6 +61,10 @@ type Template struct {
 	Queues []Queue
 	// Parameters are the template parameters by name.
 	Parameters map[string]Parameter
+	// EventBuses and Rules are the AWS::Events::EventBus and
+	// AWS::Events::Rule resources, sorted by LogicalID (events.go).
+	EventBuses []EventBus
+	Rules      []Rule
 }
 
 // Function is one AWS::Serverless::Function with Globals merged in: a value
@@ -423,6 +427,9 @@ func build(raw *rawTemplate) (*Template, error) {
 		}
 	}
 
+	if err := t.readEvents(ids, raw.Resources); err != nil {
+		return nil, err
+	}
 	for _, id := range ids {
 		if raw.Resources[id].Type != typeQueuePolicy {
 			continue

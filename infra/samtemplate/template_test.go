@@ -28,7 +28,7 @@ import (
 const repoRoot = "../.."
 
 // mailers are the functions that send email; only they may use SES.
-var mailers = []string{"OrdersFunction", "EmailSenderFunction", "AuditFunction"}
+var mailers = []string{"OrdersFunction", "EmailSenderFunction", "AuditFunction", "CreditExpiryFunction"}
 
 // sesIdentityARN is the only resource SES actions may be granted on.
 const sesIdentityARN = "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/${SenderIdentityName}"
@@ -597,7 +597,8 @@ func main() {
 func TestTemplateTable(t *testing.T) {
 	t.Parallel()
 	tbl := mustLoadTemplate(t).Table
-	wantAttrs := map[string]string{"PK": "S", "SK": "S", "GSI1PK": "S", "GSI1SK": "S", "GSI2PK": "S", "GSI2SK": "S"}
+	wantAttrs := map[string]string{"PK": "S", "SK": "S", "GSI1PK": "S", "GSI1SK": "S", "GSI2PK": "S", "GSI2SK": "S",
+		"GSI3PK": "S", "GSI3SK": "S"}
 	if len(tbl.Attributes) != len(wantAttrs) {
 		t.Errorf("attributes = %v, want %v", tbl.Attributes, wantAttrs)
 	}
@@ -612,6 +613,7 @@ func TestTemplateTable(t *testing.T) {
 	wantGSIs := []GSI{
 		{Name: "GSI1", HashKey: "GSI1PK", RangeKey: "GSI1SK", Projection: "ALL"},
 		{Name: "GSI2", HashKey: "GSI2PK", RangeKey: "GSI2SK", Projection: "ALL"},
+		{Name: "GSI3", HashKey: "GSI3PK", RangeKey: "GSI3SK", Projection: "KEYS_ONLY"},
 	}
 	if !slices.Equal(tbl.GSIs, wantGSIs) {
 		t.Errorf("GSIs = %+v, want %+v", tbl.GSIs, wantGSIs)
@@ -660,8 +662,9 @@ func TestTemplateSchedules(t *testing.T) {
 	t.Parallel()
 	tpl := mustLoadTemplate(t)
 	want := map[string]string{
-		"EmailSenderFunction": "rate(5 minutes)",
-		"AuditFunction":       "rate(1 day)",
+		"EmailSenderFunction":  "rate(5 minutes)",
+		"AuditFunction":        "rate(1 day)",
+		"CreditExpiryFunction": "rate(5 minutes)",
 	}
 	for id, expr := range want {
 		fn, ok := tpl.Function(id)

@@ -31,7 +31,12 @@ var functionOfDir = map[string]string{
 	"holdrelease":        "HoldReleaseFunction",
 	"dailyclose":         "DailyCloseFunction",
 	"reports":            "ReportsFunction",
+	"creditexpiry":       "CreditExpiryFunction",
 	"admin":              "AdminFunction",
+	// Events out (issue 14).
+	"webhooks":        "WebhooksFunction",
+	"eventpublisher":  "EventPublisherFunction",
+	"webhookdelivery": "WebhookDeliveryFunction",
 }
 
 // TestGoldenEvents proves the events/ fixtures are what `make invoke` and
@@ -73,7 +78,29 @@ func TestGoldenEvents(t *testing.T) {
 			if len(ev.Records) == 0 || ev.Records[0].EventSource != "aws:sqs" {
 				t.Errorf("%s: want an SQS batch event", name)
 			}
-		case "EmailSenderFunction", "AuditFunction", "PromotionRunFunction", "HoldReleaseFunction", "DailyCloseFunction":
+		case "WebhookDeliveryFunction":
+			// Its SQS batches (of bus events) and its retry schedule.
+			if strings.Contains(name, "schedule") {
+				var ev events.EventBridgeEvent
+				roundTrip(t, name, b, &ev)
+				if ev.DetailType != "Scheduled Event" || len(ev.Resources) != 1 || !strings.Contains(ev.Resources[0], "WebhookDelivery") {
+					t.Errorf("%s: want an EventBridge Scheduled Event from the function's rule", name)
+				}
+				break
+			}
+			var ev events.SQSEvent
+			roundTrip(t, name, b, &ev)
+			if len(ev.Records) == 0 || ev.Records[0].EventSource != "aws:sqs" {
+				t.Errorf("%s: want an SQS batch event", name)
+			}
+			for _, r := range ev.Records {
+				var be events.EventBridgeEvent
+				roundTrip(t, name, []byte(r.Body), &be)
+				if be.Source != "giftcredit" {
+					t.Errorf("%s: want bodies that are giftcredit bus events", name)
+				}
+			}
+		case "EmailSenderFunction", "AuditFunction", "PromotionRunFunction", "HoldReleaseFunction", "EventPublisherFunction", "CreditExpiryFunction", "DailyCloseFunction":
 			var ev events.EventBridgeEvent
 			roundTrip(t, name, b, &ev)
 			if ev.DetailType != "Scheduled Event" || ev.Source != "aws.events" || len(ev.Resources) != 1 ||

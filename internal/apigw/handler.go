@@ -16,6 +16,7 @@ import (
 
 	"github.com/giftcredit/giftcredit/internal/deadline"
 	gc "github.com/giftcredit/giftcredit/internal/giftcredit"
+	"github.com/giftcredit/giftcredit/internal/webhook"
 )
 
 // Config wires one Lambda function's handler. Function is the template.yaml
@@ -35,6 +36,12 @@ type Config struct {
 
 	// Reports serves the report routes.
 	Reports gc.Reports
+
+	// Webhooks serves the webhook routes; WebhookPolicy says which URLs
+	// they accept, Resolver resolves their hosts (net.DefaultResolver).
+	Webhooks      WebhookAdmin
+	WebhookPolicy webhook.Policy
+	Resolver      webhook.Resolver
 }
 
 // ResponseReserve is the part of an invocation kept for answering: the

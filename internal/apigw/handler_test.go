@@ -122,7 +122,7 @@ const (
 func routeCases() []routeCase {
 	validPromotion := map[string]any{"name": "Buy $50, get $10", "currency": "USD", "startsAt": "2026-11-01T00:00:00Z",
 		"endsAt": "2027-01-01T00:00:00Z", "minGiftCardAmount": 5000, "creditAmount": 1000}
-	return []routeCase{
+	return append([]routeCase{
 		// ------------------------------------------------ POST /v1/customers
 		{name: "created by a shop key", event: "customers-create.json", caller: shopKey, status: 201,
 			setup: func(t testing.TB, e *env) []adjust {
@@ -262,6 +262,59 @@ func routeCases() []routeCase {
 		{name: "limit too large", event: "customers-transactions.json", caller: shopKey, status: 400, field: "limit", setup: onCustomer(0, withQuery("limit", "101"))},
 		{name: "cursor not ours", event: "customers-transactions.json", caller: shopKey, status: 400, field: "cursor", setup: onCustomer(0, withQuery("cursor", "eyJQSyI6IngifQ"))},
 		{name: "another shop's customer's history", event: "customers-transactions.json", caller: otherKey, status: 404, code: gc.ENOTFOUND, setup: onCustomer(100)},
+
+		// ------------------------------------ GET /v1/customers/{id}/lots
+		{name: "lots soonest-expiring first, with the next expiry on the balance", event: "customers-lots.json", caller: shopKey, status: 200,
+			setup: func(t testing.TB, e *env) []adjust {
+				c := e.mustCustomer(t, "lots")
+				e.note["lots"] = c.ID
+				e.mustCredit(t, e.admin, c.ID, 100)
+				soon, later := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC), time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)
+				for _, x := range []struct {
+					amount int64
+					exp    time.Time
+				}{{200, later}, {300, soon}} {
+					if _, err := e.store.Credit(e.ctx, e.admin, "", gc.DirectCredit{CustomerID: c.ID, Amount: x.amount, Currency: "USD", PaymentType: "goodwill", ExpiresAt: &x.exp}); err != nil {
+						t.Fatal(err)
+					}
+				}
+				return []adjust{withPath("id", c.ID)}
+			},
+			check: func(t testing.TB, e *env, r response) {
+				p := decodeAs[gc.LotPage](t, r)
+				if len(p.Lots) != 3 || p.Lots[0].Remaining != 300 || p.Lots[1].Remaining != 200 || p.Lots[2].ExpiresAt != nil ||
+					p.Lots[0].Source != gc.LotCredit || p.NextCursor != "" {
+					t.Fatalf("lots = %s", r.Body)
+				}
+				c, err := e.store.Customer(e.ctx, e.shop.ID, e.note["lots"])
+				if err != nil || c.Balances[0].Amount != 600 || c.Balances[0].NextExpiry == nil || c.Balances[0].NextExpiry.Amount != 300 {
+					t.Errorf("customer = %+v, %v", c, err)
+				}
+			}},
+		{name: "lots paginated with an opaque cursor", event: "customers-lots.json", caller: shopKey, status: 200,
+			setup: func(t testing.TB, e *env) []adjust {
+				c := e.mustCustomer(t, "lotpages")
+				for _, a := range []int64{1, 2, 3} {
+					e.mustCredit(t, e.admin, c.ID, a)
+				}
+				e.note["lotpages"] = c.ID
+				return []adjust{withPath("id", c.ID), withQuery("limit", "2")}
+			},
+			check: func(t testing.TB, e *env, r response) {
+				first := decodeAs[gc.LotPage](t, r)
+				if len(first.Lots) != 2 || first.NextCursor == "" || first.Lots[0].Amount != 1 {
+					t.Fatalf("first page = %s", r.Body)
+				}
+				next := e.do(t, shopKey, e.event(t, "customers-lots.json", withPath("id", e.note["lotpages"]),
+					withQuery("limit", "2"), withQuery("cursor", first.NextCursor)))
+				expect(t, next, 200, "")
+				if second := decodeAs[gc.LotPage](t, next); len(second.Lots) != 1 || second.Lots[0].Amount != 3 {
+					t.Errorf("second page = %s", next.Body)
+				}
+			}},
+		{name: "lots read by an admin key", event: "customers-lots.json", caller: adminKey, status: 200, setup: onCustomer(100)},
+		{name: "lots cursor not ours", event: "customers-lots.json", caller: shopKey, status: 400, field: "cursor", setup: onCustomer(0, withQuery("cursor", "eyJQSyI6IngifQ"))},
+		{name: "another shop's customer's lots", event: "customers-lots.json", caller: otherKey, status: 404, code: gc.ENOTFOUND, setup: onCustomer(100)},
 
 		// ---------------------------------------------------- POST /v1/orders
 		{name: "staff sell a gift card for cash", event: "orders-place.json", caller: adminKey, status: 201,
@@ -472,6 +525,22 @@ func routeCases() []routeCase {
 					t.Errorf("balance = %d, want 2500", b)
 				}
 			}},
+		{name: "credit that expires", event: "credits-credit.json", caller: adminKey, status: 201,
+			setup: onCustomer(0, withPatch(map[string]any{"expiresAt": "2026-12-31T23:59:59Z"})),
+			check: func(t testing.TB, e *env, r response) {
+				tx := decodeAs[gc.Transaction](t, r)
+				c, err := e.store.Customer(e.ctx, e.shop.ID, tx.CustomerID)
+				if err != nil || c.Balances[0].NextExpiry == nil || c.Balances[0].NextExpiry.Amount != 2500 ||
+					!c.Balances[0].NextExpiry.ExpiresAt.Equal(time.Date(2026, 12, 31, 23, 59, 59, 0, time.UTC)) {
+					t.Errorf("customer = %+v, %v", c, err)
+				}
+			}},
+		{name: "expiresAt in the past", event: "credits-credit.json", caller: adminKey, status: 400, field: "expiresAt",
+			setup: onCustomer(0, withPatch(map[string]any{"expiresAt": "2026-10-31T00:00:00Z"}))},
+		{name: "expiresAt past ten years", event: "credits-credit.json", caller: adminKey, status: 400, field: "expiresAt",
+			setup: onCustomer(0, withPatch(map[string]any{"expiresAt": "2036-12-01T00:00:00Z"}))},
+		{name: "expiresAt not RFC 3339", event: "credits-credit.json", caller: adminKey, status: 400, field: "expiresAt",
+			setup: onCustomer(0, withPatch(map[string]any{"expiresAt": "tomorrow"}))},
 		{name: "not by a shop key", event: "credits-credit.json", caller: shopKey, status: 403, code: gc.EFORBIDDEN, setup: onCustomer(0)},
 		{name: "not by a second shop key either", event: "credits-credit.json", caller: shopKey2, status: 403, code: gc.EFORBIDDEN, setup: onCustomer(0)},
 		{name: "another shop's customer", event: "credits-credit.json", caller: otherKey, status: 404, code: gc.ENOTFOUND, setup: onCustomer(0)},
@@ -603,6 +672,17 @@ func routeCases() []routeCase {
 					t.Errorf("promotion = %s", r.Body)
 				}
 			}},
+		{name: "credit that expires in 90 days", event: "promotions-create.json", caller: adminKey, status: 201,
+			setup: adj(withPatch(map[string]any{"creditExpiresInDays": 90})),
+			check: func(t testing.TB, e *env, r response) {
+				if p := decodeAs[gc.Promotion](t, r); p.CreditExpiresInDays == nil || *p.CreditExpiresInDays != 90 {
+					t.Errorf("promotion = %s", r.Body)
+				}
+			}},
+		{name: "creditExpiresInDays out of range", event: "promotions-create.json", caller: adminKey, status: 400, field: "creditExpiresInDays",
+			setup: adj(withPatch(map[string]any{"creditExpiresInDays": 3651}))},
+		{name: "creditExpiresInDays zero", event: "promotions-create.json", caller: adminKey, status: 400, field: "creditExpiresInDays",
+			setup: adj(withPatch(map[string]any{"creditExpiresInDays": 0}))},
 		{name: "not by a shop key", event: "promotions-create.json", caller: shopKey, status: 403, code: gc.EFORBIDDEN},
 		{name: "another shop defines its own", event: "promotions-create.json", caller: otherKey, status: 201,
 			check: func(t testing.TB, e *env, r response) {
@@ -937,7 +1017,8 @@ func routeCases() []routeCase {
 			setup: adj(withQuery("from", "2026-13-01"))},
 		{name: "a bad currency", event: "reports-liability.json", caller: adminKey, status: 400, field: "currency",
 			setup: adj(withQuery("currency", "EURO"))},
-	}
+		// Webhooks: webhooks_test.go.
+	}, webhookRouteCases()...)
 }
 
 // TestRoutes runs the route matrix: for each golden event, its cases in

@@ -239,7 +239,8 @@ func newEnv(tb testing.TB, opts ...envOption) *env {
 			continue
 		}
 		h, err := New(Config{Function: rt.Function, Ledger: store, Mailer: cfg.mailer, Outbox: store,
-			Promotions: store, Checkout: store, Reports: store, Logger: logger, Now: clk.Now})
+			Promotions: store, Checkout: store, Logger: logger, Now: clk.Now,
+			Webhooks: store, Resolver: testResolver, Reports: store})
 		if err != nil {
 			tb.Fatalf("New(%s): %v", rt.Function, err)
 		}

@@ -77,6 +77,10 @@ func idemCases() []idemCase {
 			}},
 		{event: "promotions-create.json", caller: adminKey,
 			other: adj(withPatch(map[string]any{"name": "Another promotion"}))},
+		// A replayed registration shows the same secret (the result is
+		// remembered sealed).
+		{event: "webhooks-create.json", caller: adminKey,
+			other: adj(withPatch(map[string]any{"url": "https://hooks.corner-books.example/other"}))},
 		{event: "promotions-pause.json", caller: adminKey,
 			setup: onPromotion(false),
 			other: onPromotion(false)},

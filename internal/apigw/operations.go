@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"time"
 
 	gc "github.com/giftcredit/giftcredit/internal/giftcredit"
 )
@@ -14,6 +15,7 @@ var implementations = map[string]routeFunc{
 	"GET /v1/customers":                                     findCustomer,
 	"GET /v1/customers/{id}":                                getCustomer,
 	"GET /v1/customers/{id}/transactions":                   customerHistory,
+	"GET /v1/customers/{id}/lots":                           customerLots,
 	"POST /v1/orders":                                       placeOrder,
 	"GET /v1/orders/{id}":                                   getOrder,
 	"POST /v1/customers/{id}/redemptions":                   redeem,
@@ -33,6 +35,11 @@ var implementations = map[string]routeFunc{
 	"POST /v1/holds/{id}/void":                              voidHold,
 	"POST /v1/refunds":                                      refund,
 	"GET /v1/reports/liability":                             liabilityReport,
+	// Webhooks (webhooks.go).
+	"POST /v1/webhooks":                createWebhook,
+	"GET /v1/webhooks":                 listWebhooks,
+	"DELETE /v1/webhooks/{id}":         deleteWebhook,
+	"GET /v1/webhooks/{id}/deliveries": webhookDeliveries,
 }
 
 // Request bodies. Each has exactly the fields of the contract; anything
@@ -55,6 +62,9 @@ type (
 		Currency    string `json:"currency"`
 		PaymentType string `json:"paymentType"`
 		Reference   string `json:"reference,omitempty"`
+		// ExpiresAt makes the credit expire then (RFC 3339, in the
+		// future, at most 10 years ahead); omitted, it never expires.
+		ExpiresAt *time.Time `json:"expiresAt,omitempty"`
 	}
 	// CreditApplicationBody is the body of POST /v1/customers/{id}/credit-applications.
 	CreditApplicationBody struct {
@@ -122,6 +132,15 @@ func customerHistory(ctx context.Context, h *Handler, r request) (reply, error) 
 	return reply{http.StatusOK, p}, err
 }
 
+func customerLots(ctx context.Context, h *Handler, r request) (reply, error) {
+	limit, err := queryLimit(r.query)
+	if err != nil {
+		return reply{}, err
+	}
+	p, err := h.cfg.Ledger.Lots(ctx, r.actor.ShopID, r.path["id"], gc.PageRequest{Cursor: r.query["cursor"], Limit: limit})
+	return reply{http.StatusOK, p}, err
+}
+
 func placeOrder(ctx context.Context, h *Handler, r request) (reply, error) {
 	var in PlaceOrderBody
 	if err := decodeJSON(r.body, &in); err != nil {
@@ -182,7 +201,7 @@ func credit(ctx context.Context, h *Handler, r request) (reply, error) {
 		return reply{}, err
 	}
 	t, err := h.cfg.Ledger.Credit(ctx, r.actor, r.idemKey, gc.DirectCredit{CustomerID: r.path["id"], Amount: in.Amount,
-		Currency: in.Currency, PaymentType: in.PaymentType, Reference: in.Reference})
+		Currency: in.Currency, PaymentType: in.PaymentType, Reference: in.Reference, ExpiresAt: in.ExpiresAt})
 	return reply{http.StatusCreated, t}, err
 }
 

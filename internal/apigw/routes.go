@@ -32,6 +32,7 @@ var Routes = []Route{
 	{"GET", "/v1/customers", RoleShop, "CustomersFunction"},
 	{"GET", "/v1/customers/{id}", RoleShop, "CustomersFunction"},
 	{"GET", "/v1/customers/{id}/transactions", RoleShop, "CustomersFunction"},
+	{"GET", "/v1/customers/{id}/lots", RoleShop, "CustomersFunction"},
 	{"POST", "/v1/orders", RoleShop, "OrdersFunction"},
 	{"GET", "/v1/orders/{id}", RoleShop, "OrdersFunction"},
 	{"POST", "/v1/customers/{id}/redemptions", RoleShop, "RedemptionFunction"},
@@ -51,4 +52,9 @@ var Routes = []Route{
 	{"POST", "/v1/holds/{id}/void", RoleShop, "CheckoutFunction"},
 	{"POST", "/v1/refunds", RoleShop, "CheckoutFunction"},
 	{"GET", "/v1/reports/liability", RoleAdmin, "ReportsFunction"},
+	// Webhooks (issue 14).
+	{"POST", "/v1/webhooks", RoleAdmin, "WebhooksFunction"},
+	{"GET", "/v1/webhooks", RoleAdmin, "WebhooksFunction"},
+	{"DELETE", "/v1/webhooks/{id}", RoleAdmin, "WebhooksFunction"},
+	{"GET", "/v1/webhooks/{id}/deliveries", RoleAdmin, "WebhooksFunction"},
 }

@@ -138,7 +138,7 @@ func (s *Store) Redeem(ctx context.Context, a gc.Actor, idemKey, customerID, cod
 			if err != nil {
 				return p, err
 			}
-			p.acts = []action{s.cardUpdate(a.ShopID, rp.Card, gc.ErrCardUnavailable), s.balanceUpdate(a.ShopID, rp.Change), txAct}
+			p.acts = append(append([]action{s.cardUpdate(a.ShopID, rp.Card, gc.ErrCardUnavailable)}, s.balanceWrites(a.ShopID, rp.Change)...), txAct)
 			p.result = rp.Result
 			return p, nil
 		},
@@ -218,7 +218,13 @@ func (s *Store) DisableCard(ctx context.Context, a gc.Actor, idemKey, cardID str
 				return p, err
 			}
 			if ch != nil {
-				p.acts = []action{s.cardUpdate(a.ShopID, *ch, nil)}
+				// Disabling writes no transaction: its event gets an
+				// item of its own in the same write (events.go).
+				ev, err := s.eventPut(a.ShopID, gc.CardDisabledEvent(a.ShopID, out, s.now()))
+				if err != nil {
+					return p, err
+				}
+				p.acts = []action{s.cardUpdate(a.ShopID, *ch, nil), ev}
 			}
 			p.result = out
 			return p, nil

@@ -35,7 +35,7 @@ func (s *Store) Credit(ctx context.Context, a gc.Actor, idemKey string, in gc.Di
 			if err != nil {
 				return p, err
 			}
-			p.acts, p.result = []action{s.balanceUpdate(a.ShopID, ch), txAct}, tx
+			p.acts, p.result = append(s.balanceWrites(a.ShopID, ch), txAct), tx
 			return p, nil
 		},
 	})
@@ -82,7 +82,7 @@ func (s *Store) ApplyCredit(ctx context.Context, a gc.Actor, idemKey string, in 
 					return p, err
 				}
 				lock["transactionId"] = avS(ap.Tx.ID)
-				p.acts = append(p.acts, s.balanceUpdate(a.ShopID, *ap.Change), txAct)
+				p.acts = append(append(p.acts, s.balanceWrites(a.ShopID, *ap.Change)...), txAct)
 			}
 			p.acts = append(p.acts, s.putNew(lock, gc.ErrAlreadyApplied))
 			p.result = ap.Result
@@ -132,7 +132,7 @@ func (s *Store) Reverse(ctx context.Context, a gc.Actor, idemKey string, in gc.R
 				return p, err
 			}
 			for _, ch := range changes {
-				p.acts = append(p.acts, s.balanceUpdate(a.ShopID, ch))
+				p.acts = append(p.acts, s.balanceWrites(a.ShopID, ch)...)
 			}
 			txAct, err := s.putTx(a.ShopID, tx)
 			if err != nil {

@@ -62,18 +62,17 @@ func decodeCustomer(it item) (gc.CustomerState, error) {
 		}
 	}
 	sort.Slice(r.Balances, func(i, j int) bool { return r.Balances[i].Currency < r.Balances[j].Currency })
-	return r, nil
+	return r, decodeCustomerLots(it, &r)
 }
 
-// balanceUpdate encodes a planned balance change: the new balance,
-// conditioned on the version the planner read.
+// balanceUpdate encodes a planned balance change: the new balance and
+// the currency's lots (lots.go), conditioned on the version the planner
+// read. balanceWrites adds the items of the lots it makes.
 func (s *Store) balanceUpdate(shopID string, ch gc.BalanceChange) action {
-	return s.update(keyCustomer(shopID, ch.CustomerID),
-		"SET #bal = :bal, version = :next",
-		"version = :v",
-		map[string]string{"#bal": balancePrefix + ch.Currency},
-		item{":bal": avN(ch.After), ":next": avN(ch.Version + 1), ":v": avN(ch.Version)},
-		nil)
+	names := map[string]string{"#bal": balancePrefix + ch.Currency}
+	vals := item{":bal": avN(ch.After), ":next": avN(ch.Version + 1), ":v": avN(ch.Version)}
+	set := lotsSet(ch.Currency, ch.Lots, []string{"#bal = :bal", "version = :next"}, names, vals)
+	return s.update(keyCustomer(shopID, ch.CustomerID), "SET "+strings.Join(set, ", "), "version = :v", names, vals, nil)
 }
 
 // CreateCustomer creates a customer with a unique (case-insensitive) email.
@@ -110,10 +109,15 @@ func (s *Store) CreateCustomer(ctx context.Context, a gc.Actor, idemKey string, 
 
 var errEmailTaken = gc.Errorf(gc.ECONFLICT, "a customer with this email already exists")
 
-// Customer returns a customer with balances.
+// Customer returns a customer with balances as they are now: what can
+// be spent (not a lot that has expired, even before the expiry job
+// posted it) and the next expiry.
 func (s *Store) Customer(ctx context.Context, shopID, customerID string) (gc.Customer, error) {
 	r, err := s.customer(ctx, shopID, customerID)
-	return r.Customer, err
+	if err != nil {
+		return gc.Customer{}, err
+	}
+	return r.View(s.now().UTC()), nil
 }
 
 func (s *Store) customer(ctx context.Context, shopID, customerID string) (gc.CustomerState, error) {

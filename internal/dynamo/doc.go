@@ -40,6 +40,17 @@
 //	grant             SHOP#<s>#PROMO#<p>#GRANT#<order>[#<card>]  GRANT
 //	grants of a cust. SHOP#<s>#PROMO#<p>#CUST#<c> GRANTS
 //	waiting order     SHOP#<s>#PROMO#<p>#WAIT#<k> WAIT      SHOP#<s>#PROMO#<p>#WAITING / <time>#<k> (#RESOLVED once resolved)
+//	credit lot        SHOP#<s>#CUST#<c>           LOT#<seq, 10 digits>  SHOP#<s>#LOTS#NOTICE#<n> / <expiresAt>#<lot> (until reminded)  SHOP#<s>#LOTS#EXPIRY#<n> / <expiresAt>#<lot> (until expired)
+//	event (no tx)     SHOP#<s>#EVENT#<event id>   EVENT     (a disabled card's, a finished run's event; marked like a transaction)
+//	webhook           SHOP#<s>#WEBHOOK#<w>        WEBHOOK   SHOP#<s>#WEBHOOKS / <time>#<w> (#DELETED once deleted)
+//	delivery          SHOP#<s>#WEBHOOK#<w>#DLV#<event>  DELIVERY  SHOP#<s>#WEBHOOK#<w>#DLV#<n> / <time>#<event>  SHOP#<s>#WHPENDING#<n> / <next attempt>#<w>#<event> (then #WHDONE#<n>)
+//
+// Unpublished events: a transaction (or event item) whose events may not
+// be on the bus yet carries GSI3PK / GSI3SK = SHOP#<s>#EVENTS#<n> /
+// <change time + 1 min>#<id> (n of EventShards = 32, from the id); once
+// the scheduled publisher has sent them, GSI3PK moves to
+// SHOP#<s>#EVENTS#DONE#<n>. GSI3 projects keys only. events.go and
+// webhooks.go describe them.
 //
 // The promotion item also carries its runs' bookkeeping (runId, runStatus,
 // examinedUntil) and the budget left (budgetRemaining), less what running
@@ -84,6 +95,13 @@
 //	                                   REVERSED, and the account its id names
 //	audit: every hold                GSI1PK = SHOP#<s>#HOLDS#<n>, every n             GSI1
 //	open holds by expiry (release)   GSI2PK = SHOP#<s>#HOLDS#OPEN#<n>, GSI2SK <= now   GSI2
+//	events to publish (publisher)    GSI3PK = SHOP#<s>#EVENTS#<n> of every shop, GSI3SK <= now, then the items by key  GSI3
+//	a shop's webhooks (delivery)     GSI1PK = SHOP#<s>#WEBHOOKS                       GSI1
+//	a webhook's deliveries           GSI1PK = SHOP#<s>#WEBHOOK#<w>#DLV#<n>, every n, merged  GSI1
+//	deliveries due for a retry       GSI2PK = SHOP#<s>#WHPENDING#<n> of every shop, GSI2SK <= now  GSI2
+//	a customer's live lots           the customer item (lots_<CUR>), then its LOT# items table
+//	lots expired (expiry job)        GSI2PK = SHOP#<s>#LOTS#EXPIRY#<n>, GSI2SK <= now  GSI2
+//	lots to remind (expiry job)      GSI1PK = SHOP#<s>#LOTS#NOTICE#<n>, GSI1SK <= now+days GSI1
 //
 // # Holds
 //
@@ -115,6 +133,56 @@
 // a day's TXS shards after the day and its grace have passed. The report
 // reads the state, one Query of the currency's days (PK, SK BETWEEN) and
 // the shards of the days not yet closed.
+// # Lots
+//
+// lots.go. Every credit to a customer is a lot, and spending takes lots
+// soonest-expiring first, never-expiring last, oldest first among equals,
+// never one expired at the request's clock. A customer may have thousands
+// of lots and a spend of the whole balance must still be one
+// TransactWriteItems of at most 100 items after one read, so what spending
+// needs of the lots lives on the customer item, beside the balance they
+// make up: lots_<CUR> lists the live lots of a currency, each as
+// "<seq>,<expires unix seconds or empty>,<remaining>", and lotSeq numbers
+// them in the order they were made. The mutation's one consistent read of
+// the customer gives the planner every lot with its exact expiry and what
+// is left; the spend is the customer's usual update (conditioned on its
+// version, so a racing spend or expiry reads again), whatever the number
+// of lots; the transaction item records what it took from which lot
+// ("lots", signed), so a refund, reversal or hold release gives each lot
+// its own back, with its own expiry, and what came from a lot that has
+// expired since goes to a new lot expiring 30 days later. A hold on credit
+// keeps what it took on the hold item ("lots"): its captures spend it from
+// the front (a capture's "lotsSpent", for its refunds), a release gives the
+// rest back, so a non-final capture still reads no customer.
+//
+// Buckets of lots by expiry day with a spent counter each (spending
+// without reading them) were considered and left: a spend of the whole
+// balance would write one bucket per expiry day (past 100 items), a lot
+// added to a partly spent bucket with an earlier expiry breaks the
+// counter's order, the lots of today's bucket expire one by one, and a
+// refund could not tell which lot of a bucket a counter took from.
+// Keeping exact per-lot state on the one item read is provably right and
+// costs the item's size: gc.MaxLots (5,000 live lots, about 40 bytes each
+// at most) keeps the customer item and a spend's transaction under half
+// of DynamoDB's 400 KB, and a write of a customer with n live lots costs
+// about n/40 write units (a few for ordinary customers, whose lots are
+// few: a lot that is spent leaves the list).
+//
+// A lot's own item (LOT#<seq> in the customer's partition) holds what
+// never changes: id (lot_ plus the id of the transaction that made it),
+// source, amount, expiry, creation time, for the listing, which pages the
+// customer item's list and reads the page's lot items in one
+// BatchGetItem. An expiring lot sits in two sparse index partitions
+// sharded by lot id and sorted by expiry: GSI2 LOTS#EXPIRY until the
+// expiry job is done with it, GSI1 LOTS#NOTICE until its reminder is
+// decided. The job (schedule.CreditExpiry) reads the shards up to now
+// (expiries) and up to now plus the shop's expiryNoticeDays (reminders);
+// an expiry is one transaction per lot (customer debited, breakage
+// credited) that puts the lot item back without its index keys,
+// conditioned on the customer's version and on the lot still being in the
+// index, so it happens once and never to what a spend took; a reminder
+// writes the email to the outbox and takes the lot out of the notice
+// index in one transaction, conditioned the same way.
 //
 // # Shards
 //

@@ -203,7 +203,7 @@ func (s *Store) ResolveGuests(ctx context.Context, shopID string, cands []promot
 // grantWrites encodes a grant that PlanGrant decided.
 func (s *Store) grantWrites(r promotion.GrantRequest, p gc.Promotion, cust gc.CustomerState, gk string, status map[string]gc.CardStatus, gp promotion.GrantPlan) ([]action, error) {
 	shopID, c, tx := r.Shop.ID, r.Candidate, *gp.Tx
-	custAct := s.balanceUpdate(shopID, *gp.Change)
+	custActs := s.balanceWrites(shopID, *gp.Change)
 	txAct, err := s.putTx(shopID, tx)
 	if err != nil {
 		return nil, err
@@ -263,7 +263,7 @@ func (s *Store) grantWrites(r promotion.GrantRequest, p gc.Promotion, cust gc.Cu
 	// The grant record goes first: when several conditions fail at once,
 	// the reread finds the grant and reports it.
 	acts := append([]action{s.putNew(g, nil)}, budgetActs...)
-	acts = append(acts, counter, custAct, txAct, noticeAct)
+	acts = append(append(append(acts, counter), custActs...), txAct, noticeAct)
 	for _, card := range c.Cards {
 		// Only the cards that counted are checked; a disabled one stays so.
 		if st, ok := status[card.ID]; ok && st != gc.CardDisabled {

@@ -72,6 +72,8 @@ func holdItem(shopID string, h gc.Hold, version int64) item {
 		}
 		it["captures"] = avL(caps)
 	}
+	// What a hold on credit took from the customer's lots (lots.go).
+	it.setS("lots", encodeLotMoves(h.Lots))
 	it["version"] = avN(version)
 	at := fmtTime(h.CreatedAt)
 	it[attrGSI1PK] = avS(gsiHolds(shopID, h.ID))
@@ -98,6 +100,9 @@ func decodeHold(it item) (gc.HoldState, error) {
 	}
 	if h.CreatedAt, err = it.t("createdAt"); err != nil {
 		return h, err
+	}
+	if h.Lots, err = decodeLotMoves(it.s("lots")); err != nil {
+		return h, fmt.Errorf("hold %s: %w", h.ID, err)
 	}
 	for _, v := range it.l("captures") {
 		m := asItem(v)
@@ -164,6 +169,10 @@ func (s *Store) fundsUpdate(shopID string, ch gc.FundsChange) (action, bool) {
 		set = append(set, "#bal = :bal", "version = :next")
 		vals[":bal"], vals[":next"], vals[":v"] = avN(ch.After), avN(ch.Version+1), avN(ch.Version)
 		cond = "version = :v"
+		if ch.CustomerID != "" {
+			// A customer's lots make up the balance (lots.go).
+			set = lotsSet(ch.Currency, ch.Lots, set, names, vals)
+		}
 		if ch.RequireActive {
 			names["#status"] = "status"
 			vals[":active"] = avS(string(gc.CardActive))
@@ -207,6 +216,7 @@ func (s *Store) holdWrites(shopID string, hp gc.HoldPlan) ([]action, error) {
 		if a, ok := s.fundsUpdate(shopID, *hp.Funds); ok {
 			acts = append(acts, a)
 		}
+		acts = append(acts, s.newLotPuts(shopID, hp.Funds.Lots.New)...)
 	}
 	return acts, nil
 }
@@ -492,6 +502,7 @@ func (s *Store) Refund(ctx context.Context, a gc.Actor, idemKey string, in gc.Ne
 			if fa, ok := s.fundsUpdate(a.ShopID, rp.Funds); ok {
 				p.acts = append(p.acts, fa)
 			}
+			p.acts = append(p.acts, s.newLotPuts(a.ShopID, rp.Funds.Lots.New)...)
 			p.result = rp.Result
 			return p, nil
 		},

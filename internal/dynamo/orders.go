@@ -80,7 +80,7 @@ func (s *Store) PlaceOrder(ctx context.Context, a gc.Actor, idemKey string, in g
 			o, tx, now := op.Order, op.Tx, op.Tx.CreatedAt
 			var acts []action
 			if op.Change != nil {
-				acts = append(acts, s.balanceUpdate(a.ShopID, *op.Change))
+				acts = append(acts, s.balanceWrites(a.ShopID, *op.Change)...)
 			}
 			for _, card := range op.Cards {
 				// A code collision (2^-80 per pair) or a replayed random

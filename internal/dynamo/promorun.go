@@ -804,12 +804,19 @@ func (s *Store) CompleteBatch(ctx context.Context, shopID string, b promotion.Pr
 // queues the summary, in one transaction.
 func (s *Store) FinishRun(ctx context.Context, shopID string, run gc.PromotionRun, summary *gc.Email) (bool, error) {
 	now := s.now().UTC()
+	// The promotion.run.finished event gets an item of its own in the
+	// same write (events.go).
+	evAct, err := s.eventPut(shopID, gc.RunFinishedEvent(shopID, run, now))
+	if err != nil {
+		return false, err
+	}
 	acts := []action{
 		s.update(keyRun(shopID, run.PromotionID, run.ID), "SET #status = :done, finishedAt = :now, updatedAt = :now",
 			"#status = :running AND phase = :batches AND batches = :n AND batchesDone = :n",
 			map[string]string{"#status": "status"},
 			item{":done": avS(string(gc.RunDone)), ":now": avS(fmtTime(now)), ":running": avS(string(gc.RunRunning)),
 				":batches": avS(string(gc.PhaseBatches)), ":n": avN(int64(run.Batches))}, errRunMoved),
+		evAct,
 		s.update(keyPromotion(shopID, run.PromotionID),
 			"SET "+attrExaminedUntil+" = :until, "+attrRunStatus+" = :done",
 			attrRunID+" = :run AND "+attrRunStatus+" = :running", nil,
@@ -818,7 +825,6 @@ func (s *Store) FinishRun(ctx context.Context, shopID string, run gc.PromotionRu
 	}
 	if summary != nil {
 		e := *summary
-		var err error
 		if e.ID, err = s.ids.New("msg"); err != nil {
 			return false, err
 		}

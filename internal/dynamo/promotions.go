@@ -30,6 +30,9 @@ func promotionItem(shopID string, p gc.Promotion) item {
 		it["budget"] = avN(*p.Budget)
 		it["budgetRemaining"] = avN(*p.BudgetRemaining)
 	}
+	if p.CreditExpiresInDays != nil {
+		it["creditExpiresInDays"] = avN(*p.CreditExpiresInDays)
+	}
 	it["status"] = avS(string(p.Status))
 	it["createdAt"] = avS(fmtTime(p.CreatedAt))
 	it[attrGSI1PK] = avS(gsiPromotions(shopID))
@@ -59,6 +62,13 @@ func decodePromotion(it item) (gc.Promotion, error) {
 		}
 		p.Budget, p.BudgetRemaining = &b, &r
 	}
+	if _, ok := it["creditExpiresInDays"]; ok {
+		d, err := it.n("creditExpiresInDays")
+		if err != nil {
+			return p, err
+		}
+		p.CreditExpiresInDays = &d
+	}
 	if p.StartsAt, err = it.t("startsAt"); err != nil {
 		return p, err
 	}
@@ -83,7 +93,7 @@ func (s *Store) CreatePromotion(ctx context.Context, a gc.Actor, idemKey string,
 			}
 			p := gc.Promotion{ID: id, Name: in.Name, Currency: in.Currency, StartsAt: in.StartsAt.UTC(), EndsAt: in.EndsAt.UTC(),
 				MinGiftCardAmount: in.MinGiftCardAmount, CreditAmount: in.CreditAmount, Per: in.Per,
-				PerCustomerLimit: in.PerCustomerLimit, Status: gc.PromotionActive, CreatedAt: s.now().UTC()}
+				PerCustomerLimit: in.PerCustomerLimit, CreditExpiresInDays: in.CreditExpiresInDays, Status: gc.PromotionActive, CreatedAt: s.now().UTC()}
 			if in.Budget != nil {
 				b, r := *in.Budget, *in.Budget
 				p.Budget, p.BudgetRemaining = &b, &r

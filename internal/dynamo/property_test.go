@@ -12,8 +12,10 @@ import (
 // TestInvariantsHoldOverRandomOperations runs random sequences of every
 // operation, including ones that must be rejected, and after every step
 // proves the invariants (audit: every transaction balances, every balance
-// equals the sum of its postings, none is negative) and that a rejected
-// operation changed nothing.
+// equals the sum of its postings and of its lots, none is negative) and
+// that a rejected operation changed nothing. Expiring credit and runs of
+// the expiry job are among the operations: after a run no lot that has
+// expired has anything left.
 func TestInvariantsHoldOverRandomOperations(t *testing.T) {
 	t.Parallel()
 	for seed := uint64(1); seed <= 3; seed++ {
@@ -59,7 +61,7 @@ func runRandomOperations(t *testing.T, seed uint64, steps int) {
 		before := e.snapshot(t)
 		var err error
 		var name string
-		switch r.IntN(13) {
+		switch r.IntN(15) {
 		case 0:
 			name = "create customer"
 			var c gc.Customer
@@ -167,6 +169,38 @@ func runRandomOperations(t *testing.T, seed uint64, steps int) {
 			name = "expire and release"
 			e.clock.ns.Add(int64(30 * time.Second))
 			_, err = e.store.ReleaseHold(e.ctx, e.shop.ID, pickHold())
+		case 13:
+			name = "expiring credit"
+			exp := e.now().Add(time.Duration(1+r.IntN(120)) * time.Minute)
+			if r.IntN(8) == 0 {
+				exp = e.now().Add(-time.Minute) // invalid: in the past
+			}
+			var tx gc.Transaction
+			tx, err = e.store.Credit(e.ctx, e.admin, "", gc.DirectCredit{CustomerID: pickCust(), Amount: amount(), Currency: "USD", PaymentType: "promo", ExpiresAt: &exp})
+			if err == nil {
+				txs = append(txs, tx)
+			}
+		case 14:
+			name = "expiry job"
+			e.clock.ns.Add(int64(time.Duration(r.IntN(40)) * time.Minute))
+			now := e.now()
+			refs, lerr := e.store.ExpiredLots(e.ctx, e.shop.ID, now, 0)
+			if lerr != nil {
+				t.Fatal(lerr)
+			}
+			for _, ref := range refs {
+				if _, err = e.store.ExpireLot(e.ctx, e.shop.ID, ref); err != nil {
+					t.Fatalf("step %d: expire lot: %v", step, err)
+				}
+			}
+			// Nothing expired is left on any lot.
+			for _, c := range custs {
+				for _, l := range mustLots(t, e, c.ID) {
+					if l.ExpiresAt != nil && !now.Before(*l.ExpiresAt) {
+						t.Fatalf("step %d: lot %s expired at %v still has %d after the job at %v", step, l.ID, *l.ExpiresAt, l.Remaining, now)
+					}
+				}
+			}
 		}
 		if err != nil {
 			if code := gc.ErrorCode(err); code == gc.EINTERNAL {

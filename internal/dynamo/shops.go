@@ -23,6 +23,9 @@ func shopItem(sh gc.Shop) item {
 	it.setS("senderAddress", sh.SenderAddress)
 	it["defaultCurrency"] = avS(sh.DefaultCurrency)
 	it.setS("shopTenders", strings.Join(sh.ShopTenders, ","))
+	if sh.ExpiryNoticeDays != nil {
+		it["expiryNoticeDays"] = avN(*sh.ExpiryNoticeDays)
+	}
 	it["createdAt"] = avS(fmtTime(sh.CreatedAt))
 	it[attrGSI1PK] = avS(gsiShops())
 	it[attrGSI1SK] = avS(sh.ID)
@@ -34,6 +37,13 @@ func decodeShop(it item) (gc.Shop, error) {
 		SenderAddress: it.s("senderAddress"), DefaultCurrency: it.s("defaultCurrency")}
 	if t := it.s("shopTenders"); t != "" {
 		sh.ShopTenders = strings.Split(t, ",")
+	}
+	if _, ok := it["expiryNoticeDays"]; ok {
+		d, err := it.n("expiryNoticeDays")
+		if err != nil {
+			return sh, err
+		}
+		sh.ExpiryNoticeDays = &d
 	}
 	var err error
 	sh.CreatedAt, err = it.t("createdAt")
@@ -88,6 +98,20 @@ func (s *Store) SetShopTenders(ctx context.Context, shopID string, tenders []str
 		item{":t": avS(strings.Join(list, ","))}, gc.Errorf(gc.ENOTFOUND, "shop not found"))
 	if err := s.transact(ctx, []action{act}); err != nil {
 		return gc.Shop{}, fmt.Errorf("set shop tenders: %w", err)
+	}
+	return s.Shop(ctx, shopID)
+}
+
+// SetExpiryNoticeDays sets how many days before a lot of credit expires
+// its customer is reminded (0: never; gc.DefaultNoticeDays until set).
+func (s *Store) SetExpiryNoticeDays(ctx context.Context, shopID string, days int64) (gc.Shop, error) {
+	if err := gc.ValidateNoticeDays(days); err != nil {
+		return gc.Shop{}, err
+	}
+	act := s.update(keyShop(shopID), "SET expiryNoticeDays = :d", "attribute_exists(PK)", nil,
+		item{":d": avN(days)}, gc.Errorf(gc.ENOTFOUND, "shop not found"))
+	if err := s.transact(ctx, []action{act}); err != nil {
+		return gc.Shop{}, fmt.Errorf("set expiry notice days: %w", err)
 	}
 	return s.Shop(ctx, shopID)
 }

@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	mrand "math/rand/v2"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -33,6 +34,11 @@ type Store struct {
 	limits  Limits
 	mail    gc.Composer
 	logger  *slog.Logger
+	// events receives a write's events right after it (events.go), unless
+	// an inline publish failed less than eventPause ago.
+	events            gc.EventPublisher
+	eventPause        *time.Duration
+	eventsPausedUntil atomic.Int64
 	// maxAttempts bounds optimistic-concurrency retries of one mutation.
 	maxAttempts int
 	// closePaging is the daily close's paging (close.go).
@@ -83,6 +89,9 @@ func (noComposer) PromotionCreditEmail(gc.Shop, gc.Promotion, gc.Customer) (gc.E
 func (noComposer) GuessingAlertEmail(gc.Shop, time.Time, int64) (gc.Email, error) {
 	return gc.Email{}, errNoComposer
 }
+func (noComposer) LotExpiryEmail(gc.Shop, gc.Customer, gc.Lot) (gc.Email, error) {
+	return gc.Email{}, errNoComposer
+}
 
 // New returns a Store on table, using the caller's client (which carries the
 // endpoint, credentials and retry policy: minidyn, DynamoDB Local or AWS).
@@ -110,6 +119,9 @@ var errReplay = errors.New("idempotency key already used")
 type action struct {
 	w    types.TransactWriteItem
 	fail error
+	// events are the events of the change this write records (its item
+	// carries the unpublished marker); published once the write succeeds.
+	events []gc.Event
 }
 
 func (s *Store) put(it item, cond string, vals item, fail error) action {
@@ -153,6 +165,11 @@ func (s *Store) transact(ctx context.Context, acts []action) error {
 	}
 	_, err := s.client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
 	if err == nil {
+		var evs []gc.Event
+		for _, a := range acts {
+			evs = append(evs, a.events...)
+		}
+		s.publishInline(ctx, evs)
 		return nil
 	}
 	var tce *types.TransactionCanceledException

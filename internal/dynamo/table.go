@@ -18,10 +18,15 @@ const (
 	attrGSI1SK = "GSI1SK"
 	attrGSI2PK = "GSI2PK"
 	attrGSI2SK = "GSI2SK"
+	// GSI3 is sparse: only changes whose events are not yet published
+	// carry its keys (events.go).
+	attrGSI3PK = "GSI3PK"
+	attrGSI3SK = "GSI3SK"
 	attrTTL    = "expiresAt"
 
 	indexGSI1 = "GSI1"
 	indexGSI2 = "GSI2"
+	indexGSI3 = "GSI3"
 )
 
 // TTLAttribute is the attribute DynamoDB's TTL deletes expired items by.
@@ -45,16 +50,21 @@ func TableInput(name string) *dynamodb.CreateTableInput {
 			Projection: &types.Projection{ProjectionType: types.ProjectionTypeAll},
 		}
 	}
+	// GSI3 only finds the changes to publish, which are then read by key.
+	keysOnly := gsi(indexGSI3, attrGSI3PK, attrGSI3SK)
+	keysOnly.Projection = &types.Projection{ProjectionType: types.ProjectionTypeKeysOnly}
 	return &dynamodb.CreateTableInput{
 		TableName: aws.String(name),
 		AttributeDefinitions: []types.AttributeDefinition{
 			sAttr(attrPK), sAttr(attrSK), sAttr(attrGSI1PK), sAttr(attrGSI1SK), sAttr(attrGSI2PK), sAttr(attrGSI2SK),
+			sAttr(attrGSI3PK), sAttr(attrGSI3SK),
 		},
 		KeySchema:   keys(attrPK, attrSK),
 		BillingMode: types.BillingModePayPerRequest,
 		GlobalSecondaryIndexes: []types.GlobalSecondaryIndex{
 			gsi(indexGSI1, attrGSI1PK, attrGSI1SK),
 			gsi(indexGSI2, attrGSI2PK, attrGSI2SK),
+			keysOnly,
 		},
 	}
 }

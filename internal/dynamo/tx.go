@@ -68,6 +68,9 @@ func (s *Store) putTx(shopID string, t gc.Transaction) (action, error) {
 	it.setS("holdId", t.HoldID)
 	it.setS("funds", t.Funds)
 	it.setS("refundOf", t.RefundOf)
+	it.setS("lotId", t.LotID)
+	it.setS("lots", encodeLotMoves(t.Lots))
+	it.setS("lotsSpent", encodeLotMoves(t.Spent))
 	at := fmtTime(t.CreatedAt)
 	it["createdAt"] = avS(at)
 	it[attrGSI1PK] = avS(gsiTxs(shopID, t.CreatedAt, t.ID))
@@ -76,7 +79,13 @@ func (s *Store) putTx(shopID string, t gc.Transaction) (action, error) {
 		it[attrGSI2PK] = avS(gsiCustomerTxs(shopID, t.CustomerID))
 		it[attrGSI2SK] = avS(at + "#" + t.ID)
 	}
-	return s.putNew(it, nil), nil
+	// The transaction's events are derived from it; it carries the
+	// unpublished marker until the scheduled publisher has sent them.
+	act := s.putNew(it, nil)
+	if act.events = gc.TxEvents(shopID, t); len(act.events) > 0 {
+		markEvents(it, shopID, t.ID, t.CreatedAt)
+	}
+	return act, nil
 }
 
 func decodeTx(shopID string, it item) (gc.Transaction, error) {
@@ -93,8 +102,15 @@ func decodeTx(shopID string, it item) (gc.Transaction, error) {
 		HoldID:         it.s("holdId"),
 		Funds:          it.s("funds"),
 		RefundOf:       it.s("refundOf"),
+		LotID:          it.s("lotId"),
 	}
 	var err error
+	if t.Lots, err = decodeLotMoves(it.s("lots")); err != nil {
+		return t, fmt.Errorf("transaction %s: %w", t.ID, err)
+	}
+	if t.Spent, err = decodeLotMoves(it.s("lotsSpent")); err != nil {
+		return t, fmt.Errorf("transaction %s: %w", t.ID, err)
+	}
 	if t.CreatedAt, err = it.t("createdAt"); err != nil {
 		return t, err
 	}

@@ -48,6 +48,9 @@ type Composer interface {
 	// gift-card code attempts across the shop reached the alert threshold,
 	// failures of them in the window starting at windowStart.
 	GuessingAlertEmail(shop Shop, windowStart time.Time, failures int64) (Email, error)
+	// LotExpiryEmail composes the reminder to customer c that what is
+	// left of lot (its Remaining) expires at its expiresAt.
+	LotExpiryEmail(shop Shop, c Customer, lot Lot) (Email, error)
 }
 
 // Mailer sends one email and returns the provider's message id. An error

@@ -111,6 +111,10 @@ type Hold struct {
 	ExpiresAt time.Time  `json:"expiresAt"`
 	CreatedAt time.Time  `json:"createdAt"`
 	Captures  []Capture  `json:"captures"`
+	// Lots is what a hold on credit took from the customer's lots, in
+	// spending order: captures take it from the front, a release gives
+	// back the rest. Not shown.
+	Lots []LotMove `json:"-"`
 }
 
 // Remaining is what the hold still holds.
@@ -278,6 +282,9 @@ type FundsChange struct {
 	Version       int64
 	HeldDelta     int64
 	RequireActive bool
+	// Lots is a customer's lots in Currency after the change (when it
+	// moves a customer's balance).
+	Lots LotsChange
 }
 
 // Moves reports whether the change writes a balance (and needs a version).
@@ -316,31 +323,47 @@ func (w *holdWork) change() *FundsChange {
 }
 
 // move posts delta to the funds' spendable balance and records the
-// change; the in-memory funds advance so a second move chains.
-func (w *holdWork) move(delta int64) (Posting, error) {
+// change; the in-memory funds advance so a second move chains. A
+// customer's lots give what is taken (delta < 0, soonest-expiring first
+// at st.At) or take back what takes took (delta > 0); the moves are
+// returned.
+func (w *holdWork) move(st Stamp, delta int64, takes []LotMove) (Posting, []LotMove, error) {
 	cur := w.plan.Hold.Currency
 	ch := w.change()
 	var p Posting
+	var moves []LotMove
 	switch {
 	case w.funds.Customer != nil:
 		c := w.funds.Customer
-		bc, posting, err := c.Move(cur, delta)
+		version := c.Version
+		var made []Lot
+		var err error
+		if delta < 0 {
+			moves, err = c.takeLots(cur, -delta, st.At)
+		} else {
+			moves, made, err = c.restoreLots(st, cur, coverTakes(takes, delta))
+		}
 		if err != nil {
-			return p, err
+			return p, nil, err
+		}
+		bc, posting, err := c.balanceMove(cur, delta, made)
+		if err != nil {
+			return p, nil, err
 		}
 		if !ch.Moves() {
-			ch.Version = c.Version
+			ch.Version = version
 		}
 		ch.Delta += delta
 		ch.After = bc.After
-		setBalance(c, cur, bc.After)
-		c.Version++
+		made = append(ch.Lots.New, made...)
+		ch.Lots = bc.Lots
+		ch.Lots.New = made
 		p = posting
 	case w.funds.Card != nil:
 		c := w.funds.Card
 		after, err := money.AddInt64(c.Balance, delta)
 		if err != nil || after < 0 {
-			return p, Errorf(EINSUFFICIENTFUNDS, "the gift card holds %s", FormatMinor(c.Balance, cur))
+			return p, nil, Errorf(EINSUFFICIENTFUNDS, "the gift card holds %s", FormatMinor(c.Balance, cur))
 		}
 		if !ch.Moves() {
 			ch.Version = c.Version
@@ -351,9 +374,22 @@ func (w *holdWork) move(delta int64) (Posting, error) {
 		c.Version++
 		p = Posting{Account: CardAccount(c.ID), Currency: cur, Amount: delta, BalanceAfter: &after, Version: c.Version}
 	default:
-		return p, fmt.Errorf("hold %s: its funds were not read", w.plan.Hold.ID)
+		return p, nil, fmt.Errorf("hold %s: its funds were not read", w.plan.Hold.ID)
 	}
-	return p, nil
+	return p, moves, nil
+}
+
+// coverTakes returns takes, plus a take from lot 0 for what they do not
+// cover of amount (a hold or spend recorded before lots existed).
+func coverTakes(takes []LotMove, amount int64) []LotMove {
+	var sum int64
+	for _, t := range takes {
+		sum -= t.Amount
+	}
+	if sum < amount {
+		takes = append(append([]LotMove(nil), takes...), LotMove{Seq: 0, Amount: -(amount - sum)})
+	}
+	return takes
 }
 
 // holdPosting posts delta to the hold's account.
@@ -392,11 +428,10 @@ func PlanHold(st Stamp, in NewHold, holdID, captureTx string, funds Funds) (Hold
 	var available int64
 	switch {
 	case funds.Customer != nil:
-		c := *funds.Customer
-		c.Balances = append([]Balance(nil), c.Balances...)
+		c := funds.Customer.clone()
 		funds.Customer = &c
 		h.Source = HoldSource{Type: SourceCredit, CustomerID: c.ID}
-		available = c.BalanceOf(in.Currency)
+		available = c.spendable(in.Currency, st.At)
 	case in.CustomerID != "":
 		return HoldPlan{}, ErrCustomerNotFound
 	default:
@@ -418,10 +453,11 @@ func PlanHold(st Stamp, in NewHold, holdID, captureTx string, funds Funds) (Hold
 	h.Amount = amount
 	w := &holdWork{plan: HoldPlan{Hold: h}, funds: funds}
 	tx := w.tx(st, TxHold)
-	out, err := w.move(-amount)
+	out, moves, err := w.move(st, -amount, nil)
 	if err != nil {
 		return HoldPlan{}, err
 	}
+	w.plan.Hold.Lots, tx.Lots = moves, moves
 	w.change().HeldDelta += amount
 	w.change().RequireActive = funds.Card != nil
 	tx.Postings = []Posting{out, w.holdPosting(amount)}
@@ -477,9 +513,9 @@ func startWork(h *HoldState, funds Funds) (*holdWork, error) {
 	}
 	hold := h.Hold
 	hold.Captures = append([]Capture{}, h.Captures...)
+	hold.Lots = append([]LotMove(nil), h.Lots...)
 	if funds.Customer != nil {
-		c := *funds.Customer
-		c.Balances = append([]Balance(nil), c.Balances...)
+		c := funds.Customer.clone()
 		funds.Customer = &c
 	}
 	if funds.Card != nil {
@@ -494,16 +530,18 @@ func startWork(h *HoldState, funds Funds) (*holdWork, error) {
 func (w *holdWork) capture(st Stamp, amount int64, final bool) error {
 	h := &w.plan.Hold
 	tx := w.tx(st, TxCapture)
+	tx.Spent = SliceMoves(h.Lots, h.Captured, amount)
 	h.Captured += amount
 	h.Captures = append(h.Captures, Capture{TransactionID: tx.ID, Amount: amount, CreatedAt: tx.CreatedAt})
 	var back []Posting
 	var rest int64
 	if final && h.Remaining() > 0 {
 		rest = h.Remaining()
-		p, err := w.move(rest)
+		p, moves, err := w.move(st, rest, SliceMoves(h.Lots, h.Captured+h.Released, rest))
 		if err != nil {
 			return err
 		}
+		tx.Lots = append(tx.Lots, moves...)
 		h.Released += rest
 		back = append(back, p)
 	}
@@ -562,10 +600,11 @@ func (w *holdWork) release(st Stamp, status HoldStatus) error {
 		return nil
 	}
 	tx := w.tx(st, TxRelease)
-	back, err := w.move(rest)
+	back, moves, err := w.move(st, rest, SliceMoves(h.Lots, h.Captured+h.Released, rest))
 	if err != nil {
 		return err
 	}
+	tx.Lots = moves
 	h.Released += rest
 	w.change().HeldDelta -= rest
 	tx.Postings = []Posting{w.holdPosting(-rest), back}
@@ -682,13 +721,27 @@ func PlanRefund(st Stamp, in NewRefund, spend *Transaction, refunded, refundedVe
 	switch {
 	case target.Customer != nil:
 		c := target.Customer
-		bc, posting, err := c.Move(in.Currency, in.Amount)
+		var bc BalanceChange
+		var posting Posting
+		var moves []LotMove
+		var err error
+		if in.To == RefundToSource && sp.Funds == CustomerAccount(c.ID) {
+			// Back to the lots it came from, the longest-lived first:
+			// this refund gives back [refunded, refunded+amount) of the
+			// spend's takes in that order.
+			takes := SliceMoves(ReversedMoves(TakesOf(*spend, sp.Amount)), refunded, in.Amount)
+			bc, posting, moves, err = c.RestoreLots(st, in.Currency, coverTakes(takes, in.Amount))
+		} else {
+			// Refunded to credit: paid value, a new lot that never expires.
+			bc, posting, moves, err = c.CreditLot(st, in.Currency, in.Amount, LotRefund, time.Time{})
+		}
 		if err != nil {
 			return p, err
 		}
 		tx.CustomerID = c.ID
+		tx.Lots = moves
 		tx.Postings = []Posting{{Account: AccountSales, Currency: in.Currency, Amount: -in.Amount}, posting}
-		p.Funds = FundsChange{CustomerID: c.ID, Currency: in.Currency, Delta: in.Amount, After: bc.After, Version: c.Version}
+		p.Funds = FundsChange{CustomerID: c.ID, Currency: in.Currency, Delta: in.Amount, After: bc.After, Version: c.Version, Lots: bc.Lots}
 	case target.Card != nil:
 		c := target.Card
 		if c.Status == CardRedeemed {

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -245,6 +246,9 @@ type DirectCredit struct {
 	Currency    string `json:"currency"`
 	PaymentType string `json:"paymentType"`
 	Reference   string `json:"reference,omitempty"`
+	// ExpiresAt is when the credit's lot expires (nil: never); the
+	// planner checks it against its clock.
+	ExpiresAt *time.Time `json:"expiresAt,omitempty"`
 }
 
 // Validate checks the input, its currency last.

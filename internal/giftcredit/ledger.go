@@ -53,6 +53,9 @@ type Ledger interface {
 	Reverse(ctx context.Context, a Actor, idemKey string, in Reversal) (Transaction, error)
 	// History lists a customer's transactions, newest first.
 	History(ctx context.Context, shopID, customerID string, p PageRequest) (TransactionPage, error)
+	// Lots lists a customer's lots of credit with something left, by
+	// currency and soonest-expiring first (ENOTFOUND, EINVALID cursor).
+	Lots(ctx context.Context, shopID, customerID string, p PageRequest) (LotPage, error)
 	// Audit walks a shop's records and reports every broken invariant.
 	Audit(ctx context.Context, shopID string) (AuditReport, error)
 }
@@ -175,6 +178,16 @@ type Auditor struct {
 	reversed   map[string]bool
 	// liab is the daily close's stored days (report_audit.go).
 	liab liabilityAudit
+	// lotSums are the lot moves of every transaction, by customer and
+	// lot; lotsLeft what the customers' records say is left of each.
+	lotSums  map[custLot]*big.Int
+	lotsLeft map[custLot]int64
+}
+
+// custLot names one lot of one customer.
+type custLot struct {
+	customer string
+	seq      int64
 }
 
 // holdFlow is what a hold's transactions moved: onto the hold, to sales
@@ -191,7 +204,8 @@ func NewAuditor(shopID string, now time.Time) *Auditor {
 		orderTxs: map[string]Transaction{},
 		holdTxs:  map[string]*holdFlow{}, heldStored: map[[2]string]int64{},
 		spends: map[string]Spend{}, refunds: map[string]*big.Int{}, reversed: map[string]bool{},
-		liab: liabilityAudit{days: map[string][]LiabilityDay{}},
+		liab:    liabilityAudit{days: map[string][]LiabilityDay{}},
+		lotSums: map[custLot]*big.Int{}, lotsLeft: map[custLot]int64{},
 	}
 }
 
@@ -215,6 +229,7 @@ func (a *Auditor) AddTransaction(t Transaction) {
 	if t.HoldID != "" {
 		a.addHoldTx(t)
 	}
+	a.addLotMoves(t)
 	if t.Kind == TxReversal {
 		a.reversed[t.Reverses] = true
 	}
@@ -245,6 +260,31 @@ func (a *Auditor) AddTransaction(t Transaction) {
 				a.postings[k] = append(a.postings[k], p)
 			}
 		}
+	}
+}
+
+// addLotMoves records what t did to its customer's lots and checks that
+// its lot moves sum to its posting to the customer.
+func (a *Auditor) addLotMoves(t Transaction) {
+	if t.CustomerID == "" {
+		return
+	}
+	var posted, moved int64
+	for _, p := range t.Postings {
+		if p.Account == CustomerAccount(t.CustomerID) {
+			posted += p.Amount
+		}
+	}
+	for _, m := range t.Lots {
+		moved += m.Amount
+		k := custLot{t.CustomerID, m.Seq}
+		if a.lotSums[k] == nil {
+			a.lotSums[k] = new(big.Int)
+		}
+		a.lotSums[k].Add(a.lotSums[k], big.NewInt(m.Amount))
+	}
+	if posted != moved {
+		a.breach("lots_mismatch", t.ID, "posts %d to the customer, its lot moves sum to %d", posted, moved)
 	}
 }
 
@@ -282,8 +322,16 @@ func (a *Auditor) AddBalance(b StoredBalance) {
 // postings of its transaction.
 func (a *Auditor) AddOrder(o Order) { a.orders = append(a.orders, o) }
 
-// AddCustomer adds a customer's stored balances, one per currency.
+// AddCustomer adds a customer's stored balances, one per currency, and
+// proves its lots against them: the live lots of each currency sum to its
+// balance (which Report proves against the postings).
 func (a *Auditor) AddCustomer(c CustomerState) {
+	for _, msg := range c.CheckLots() {
+		a.breach("lots_mismatch", CustomerAccount(c.ID), "%s", msg)
+	}
+	for _, l := range c.Lots {
+		a.lotsLeft[custLot{c.ID, l.Seq}] += l.Remaining
+	}
 	for _, b := range c.Balances {
 		a.AddBalance(StoredBalance{Account: CustomerAccount(c.ID), Currency: b.Currency, Amount: b.Amount, Version: c.Version})
 		if b.Held != 0 {
@@ -367,6 +415,7 @@ func (a *Auditor) Report() AuditReport {
 	a.checkHolds()
 	a.checkRefunds()
 	a.checkLiability()
+	a.checkLots()
 	a.report.Accounts = len(ordered)
 	a.report.Breaches = append(a.report.Breaches, a.cards...)
 	return a.report
@@ -525,6 +574,43 @@ func (a *Auditor) checkRefunds() {
 			a.breach("over_refund", id, "refunded %s of %d spent", r, sp.Amount)
 		} else if a.reversed[id] {
 			a.breach("over_refund", id, "refunded %s and also reversed", r)
+		}
+	}
+}
+
+// checkLots proves every lot against the transactions: what a customer's
+// record says is left of a lot is the sum of what transactions moved on
+// it, and a lot no longer listed has nothing left by them either.
+func (a *Auditor) checkLots() {
+	keys := map[custLot]bool{}
+	// Lot 0 is credit from before lots, which no transaction made: only
+	// the lots' sum against the balance (CheckLots) proves it.
+	for k := range a.lotSums {
+		keys[k] = k.seq != 0
+	}
+	for k := range a.lotsLeft {
+		keys[k] = k.seq != 0
+	}
+	ordered := make([]custLot, 0, len(keys))
+	for k, ok := range keys {
+		if ok {
+			ordered = append(ordered, k)
+		}
+	}
+	sort.Slice(ordered, func(i, j int) bool {
+		if ordered[i].customer != ordered[j].customer {
+			return ordered[i].customer < ordered[j].customer
+		}
+		return ordered[i].seq < ordered[j].seq
+	})
+	for _, k := range ordered {
+		sum := a.lotSums[k]
+		if sum == nil {
+			sum = new(big.Int)
+		}
+		if sum.Cmp(big.NewInt(a.lotsLeft[k])) != 0 {
+			a.breach("lot_mismatch", fmt.Sprintf("%s/lot %d", CustomerAccount(k.customer), k.seq),
+				"%d left, its transactions moved %s", a.lotsLeft[k], sum)
 		}
 	}
 }

@@ -34,6 +34,10 @@ func (s Stamp) Tx(kind TxKind) Transaction {
 type CustomerState struct {
 	Customer
 	Version int64
+	// Lots are the customer's live credit lots, LotSeq the number of
+	// the last lot made (lots.go).
+	Lots   []LotBalance
+	LotSeq int64
 }
 
 // CardState is a gift card as read, with its version.
@@ -50,6 +54,8 @@ type BalanceChange struct {
 	Currency   string
 	After      int64
 	Version    int64
+	// Lots is the currency's lots after the change.
+	Lots LotsChange
 }
 
 // CardChange is a planned change of a card: its new status and balance,
@@ -105,15 +111,21 @@ func NewCustomerRecord(in NewCustomer, id string, at time.Time) Customer {
 }
 
 // PlanCredit credits a customer directly, balanced against the funding
-// account of the payment type.
+// account of the payment type, onto a new lot that expires at
+// in.ExpiresAt (in the future at st.At, at most 10 years ahead) or never.
 func PlanCredit(st Stamp, in DirectCredit, cust CustomerState) (Transaction, BalanceChange, error) {
 	tx := st.Tx(TxCredit)
 	tx.CustomerID, tx.Reference = cust.ID, in.Reference
-	ch, posting, err := cust.Move(in.Currency, in.Amount)
+	exp, err := ValidateLotExpiry("expiresAt", in.ExpiresAt, st.At)
+	if err != nil {
+		return tx, BalanceChange{}, err
+	}
+	ch, posting, moves, err := cust.CreditLot(st, in.Currency, in.Amount, LotCredit, exp)
 	if err != nil {
 		return tx, ch, err
 	}
 	tx.Postings = []Posting{{Account: FundingAccount(in.PaymentType), Currency: in.Currency, Amount: -in.Amount}, posting}
+	tx.Lots = moves
 	return tx, ch, nil
 }
 
@@ -132,18 +144,21 @@ func PlanCreditApplication(st Stamp, in CreditApplication, cust CustomerState, a
 	if applied {
 		return ApplicationPlan{}, ErrAlreadyApplied
 	}
-	amount := min(cust.BalanceOf(in.Currency), in.AmountDue)
+	// Only lots that have not expired at the request's clock are spent.
+	spendable := cust.Spendable(in.Currency, st.At)
+	amount := min(spendable, in.AmountDue)
 	p := ApplicationPlan{Result: AppliedCredit{OrderRef: in.OrderRef, Currency: in.Currency, Applied: amount,
-		AmountDue: in.AmountDue - amount, Balance: cust.BalanceOf(in.Currency) - amount}}
+		AmountDue: in.AmountDue - amount, Balance: spendable - amount}}
 	if amount <= 0 {
 		return p, nil
 	}
 	tx := st.Tx(TxCreditApplication)
 	tx.CustomerID, tx.OrderRef = cust.ID, in.OrderRef
-	ch, posting, err := cust.Move(in.Currency, -amount)
+	ch, posting, moves, err := cust.SpendLots(st, in.Currency, amount)
 	if err != nil {
 		return p, err
 	}
+	tx.Lots = moves
 	tx.Postings = []Posting{posting, {Account: AccountSales, Currency: in.Currency, Amount: amount}}
 	p.Result.TransactionID = tx.ID
 	p.Tx, p.Change = &tx, &ch
@@ -180,12 +195,23 @@ func PlanReversal(st Stamp, in Reversal, cust CustomerState, orig *Transaction, 
 	var changes []BalanceChange
 	for _, op := range orig.Postings {
 		if op.Account == CustomerAccount(cust.ID) {
-			ch, posting, err := cust.Move(op.Currency, -op.Amount)
+			// A credit is taken back from the lot it made; a spend gives
+			// back to the lots it took from.
+			var ch BalanceChange
+			var posting Posting
+			var moves []LotMove
+			var err error
+			if op.Amount > 0 {
+				ch, posting, moves, err = cust.ReverseCredit(st, op.Currency, op.Amount, orig.Lots)
+			} else {
+				ch, posting, moves, err = cust.RestoreLots(st, op.Currency, TakesOf(*orig, -op.Amount))
+			}
 			if err != nil {
 				return tx, nil, err
 			}
 			changes = append(changes, ch)
 			tx.Postings = append(tx.Postings, posting)
+			tx.Lots = append(tx.Lots, moves...)
 			continue
 		}
 		tx.Postings = append(tx.Postings, Posting{Account: op.Account, Currency: op.Currency, Amount: -op.Amount})
@@ -212,10 +238,12 @@ func PlanRedemption(st Stamp, cust CustomerState, card *CardState) (RedemptionPl
 	}
 	p.Tx = st.Tx(TxRedemption)
 	p.Tx.CustomerID, p.Tx.OrderID = cust.ID, card.OrderID
-	ch, posting, err := cust.Move(card.Currency, card.Balance)
+	// Value paid for with money never expires.
+	ch, posting, moves, err := cust.CreditLot(st, card.Currency, card.Balance, LotRedemption, time.Time{})
 	if err != nil {
 		return p, err
 	}
+	p.Tx.Lots = moves
 	zero := int64(0)
 	p.Tx.Postings = []Posting{
 		{Account: CardAccount(card.ID), Currency: card.Currency, Amount: -card.Balance, BalanceAfter: &zero, Version: card.Version + 1},
@@ -300,13 +328,14 @@ func PlanOrder(st Stamp, in NewOrder, shop Shop, cust *CustomerState, orderID st
 	tx.OrderID, tx.CustomerID = orderID, in.CustomerID
 	if cust != nil {
 		if in.WantsCredit() {
-			o.CreditApplied = min(cust.BalanceOf(in.Currency), goodsTotal)
+			o.CreditApplied = min(cust.Spendable(in.Currency, st.At), goodsTotal)
 		}
 		if o.CreditApplied > 0 {
-			ch, posting, err := cust.Move(in.Currency, -o.CreditApplied)
+			ch, posting, moves, err := cust.SpendLots(st, in.Currency, o.CreditApplied)
 			if err != nil {
 				return p, err
 			}
+			tx.Lots = moves
 			p.Change = &ch
 			tx.Postings = append(tx.Postings, posting)
 		}

@@ -23,19 +23,22 @@ const (
 // Promotion is "a gift-card purchase of at least MinGiftCardAmount earns
 // CreditAmount of account credit", within [StartsAt, EndsAt) by order time.
 type Promotion struct {
-	ID                string          `json:"id"`
-	Name              string          `json:"name"`
-	Currency          string          `json:"currency"`
-	StartsAt          time.Time       `json:"startsAt"`
-	EndsAt            time.Time       `json:"endsAt"`
-	MinGiftCardAmount int64           `json:"minGiftCardAmount"`
-	CreditAmount      int64           `json:"creditAmount"`
-	Per               string          `json:"per"`
-	PerCustomerLimit  int64           `json:"perCustomerLimit"`
-	Budget            *int64          `json:"budget,omitempty"`
-	BudgetRemaining   *int64          `json:"budgetRemaining,omitempty"`
-	Status            PromotionStatus `json:"status"`
-	CreatedAt         time.Time       `json:"createdAt"`
+	ID                string    `json:"id"`
+	Name              string    `json:"name"`
+	Currency          string    `json:"currency"`
+	StartsAt          time.Time `json:"startsAt"`
+	EndsAt            time.Time `json:"endsAt"`
+	MinGiftCardAmount int64     `json:"minGiftCardAmount"`
+	CreditAmount      int64     `json:"creditAmount"`
+	Per               string    `json:"per"`
+	PerCustomerLimit  int64     `json:"perCustomerLimit"`
+	Budget            *int64    `json:"budget,omitempty"`
+	BudgetRemaining   *int64    `json:"budgetRemaining,omitempty"`
+	// CreditExpiresInDays is the life of the credit a grant gives (nil:
+	// it never expires).
+	CreditExpiresInDays *int64          `json:"creditExpiresInDays,omitempty"`
+	Status              PromotionStatus `json:"status"`
+	CreatedAt           time.Time       `json:"createdAt"`
 }
 
 // NewPromotion is the input to define a promotion.
@@ -49,6 +52,9 @@ type NewPromotion struct {
 	Per               string    `json:"per,omitempty"`
 	PerCustomerLimit  int64     `json:"perCustomerLimit,omitempty"`
 	Budget            *int64    `json:"budget,omitempty"`
+	// CreditExpiresInDays (1 to 3650) makes each grant's credit expire
+	// that many days after it is granted; nil: never.
+	CreditExpiresInDays *int64 `json:"creditExpiresInDays,omitempty"`
 }
 
 // Validate checks the input, its currency last, and applies defaults: per
@@ -89,6 +95,9 @@ func (in *NewPromotion) Validate() error {
 		if err := ValidateAmount("budget", *in.Budget); err != nil {
 			return err
 		}
+	}
+	if err := ValidateExpiresInDays("creditExpiresInDays", in.CreditExpiresInDays); err != nil {
+		return err
 	}
 	return ValidateCurrency(in.Currency)
 }

@@ -46,8 +46,11 @@ type Shop struct {
 	DefaultCurrency string `json:"defaultCurrency"`
 	// ShopTenders are the payment methods besides card that the shop's
 	// `shop` keys may place orders with (an admin key may use any).
-	ShopTenders []string  `json:"shopTenders,omitempty"`
-	CreatedAt   time.Time `json:"createdAt"`
+	ShopTenders []string `json:"shopTenders,omitempty"`
+	// ExpiryNoticeDays is how many days before a lot expires its
+	// customer is reminded (nil: DefaultNoticeDays; 0: never).
+	ExpiryNoticeDays *int64    `json:"expiryNoticeDays,omitempty"`
+	CreatedAt        time.Time `json:"createdAt"`
 }
 
 // TenderCard is the payment method every key may use: money reaches the
@@ -95,6 +98,8 @@ type Balance struct {
 	Currency string `json:"currency"`
 	Amount   int64  `json:"amount"`
 	Held     int64  `json:"held,omitempty"`
+	// NextExpiry is the credit that expires soonest, when some does.
+	NextExpiry *Expiry `json:"nextExpiry,omitempty"`
 }
 
 // BalanceOf returns the customer's credit in currency cur (zero if none).
@@ -214,8 +219,17 @@ type Transaction struct {
 	// capture restores it there.
 	Funds string `json:"funds,omitempty"`
 	// RefundOf names the spend a refund gives back part of.
-	RefundOf  string    `json:"refundOf,omitempty"`
+	RefundOf string `json:"refundOf,omitempty"`
+	// LotID names the lot an expiry transaction expired.
+	LotID     string    `json:"lotId,omitempty"`
 	CreatedAt time.Time `json:"createdAt"`
+	// Lots is what the transaction did to the customer's credit lots
+	// (what a spend took, a credit made, a refund gave back): they sum to
+	// its posting to the customer. Not shown.
+	Lots []LotMove `json:"-"`
+	// Spent is, on a capture of a hold on credit, the lots its hold took
+	// that the capture spent, for a refund to give back. Not shown.
+	Spent []LotMove `json:"-"`
 }
 
 // VisibleTo returns the transaction as a caller with role r may see it:

@@ -1,6 +1,7 @@
 package mail
 
 import (
+	"fmt"
 	"time"
 
 	gc "github.com/giftcredit/giftcredit/internal/giftcredit"
@@ -117,6 +118,20 @@ func (c *Composer) PromotionSummaryEmail(shop gc.Shop, p gc.Promotion, r gc.Prom
 func (c *Composer) PromotionCreditEmail(shop gc.Shop, p gc.Promotion, cust gc.Customer) (gc.Email, error) {
 	m, err := PromotionCredit(PromotionCreditData{CustomerName: Clean(cust.Name), ShopName: Clean(shop.Name),
 		PromotionName: Clean(p.Name), Amount: gc.FormatMinor(p.CreditAmount, p.Currency)})
+	if err != nil {
+		return gc.Email{}, err
+	}
+	return email(c.from(shop), cust.Email, m), nil
+}
+
+// LotExpiryEmail composes the reminder to customer cust that what is left
+// of lot expires soon (the date in UTC).
+func (c *Composer) LotExpiryEmail(shop gc.Shop, cust gc.Customer, lot gc.Lot) (gc.Email, error) {
+	if lot.ExpiresAt == nil {
+		return gc.Email{}, fmt.Errorf("lot %s does not expire", lot.ID)
+	}
+	m, err := CreditExpiry(CreditExpiryData{CustomerName: Clean(cust.Name), ShopName: Clean(shop.Name),
+		Amount: gc.FormatMinor(lot.Remaining, lot.Currency), ExpiresAt: lot.ExpiresAt.UTC().Format("2 January 2006, 15:04 MST")})
 	if err != nil {
 		return gc.Email{}, err
 	}

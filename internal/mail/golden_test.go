@@ -181,6 +181,20 @@ func TestGolden(t *testing.T) {
 			return mail.PromotionCredit(mail.PromotionCreditData{})
 		},
 
+		// Credit expiry reminders.
+		"credit_expiry_named": func() (mail.Message, error) {
+			return mail.CreditExpiry(mail.CreditExpiryData{CustomerName: "Ana Díaz", ShopName: "Corner Books", Amount: "10.00 USD", ExpiresAt: "31 March 2026, 12:00 UTC"})
+		},
+		"credit_expiry_anonymous": func() (mail.Message, error) {
+			return mail.CreditExpiry(mail.CreditExpiryData{ShopName: "Corner Books", Amount: "500 JPY", ExpiresAt: "1 April 2026, 00:00 UTC"})
+		},
+		"credit_expiry_escaped": func() (mail.Message, error) {
+			return mail.CreditExpiry(mail.CreditExpiryData{CustomerName: nasty, ShopName: nasty, Amount: "<10> & '€'", ExpiresAt: "<soon> & \"now\""})
+		},
+		"credit_expiry_empty": func() (mail.Message, error) {
+			return mail.CreditExpiry(mail.CreditExpiryData{})
+		},
+
 		// Guessing alerts.
 		"guessing_alert": func() (mail.Message, error) {
 			return mail.GuessingAlert(mail.GuessingAlertData{ShopName: "Corner Books", WindowStart: "2026-03-01T04:00:00Z", Failures: 500})
@@ -242,6 +256,12 @@ func TestGolden(t *testing.T) {
 		},
 		"composer_promotion_credit_email_anonymous": func() ([]gc.Email, error) {
 			e, err := c.PromotionCreditEmail(bare, gc.Promotion{Name: "P", CreditAmount: 500, Currency: "JPY"}, gc.Customer{Email: "a@b.test"})
+			return []gc.Email{e}, err
+		},
+		"composer_lot_expiry_email": func() ([]gc.Email, error) {
+			exp := time.Date(2026, 3, 31, 12, 0, 0, 0, time.UTC)
+			e, err := c.LotExpiryEmail(shop, gc.Customer{Name: typed, Email: "eve@example.test"},
+				gc.Lot{ID: "lot_1", Currency: "USD", Amount: 2000, Remaining: 1250, ExpiresAt: &exp})
 			return []gc.Email{e}, err
 		},
 		"composer_guessing_alert_email": func() ([]gc.Email, error) {

@@ -218,6 +218,24 @@ func PromotionCredit(d PromotionCreditData) (Message, error) {
 	return renderPromotionCredit(d), nil
 }
 
+// CreditExpiryData is the reminder to a customer that credit on their
+// account is about to expire.
+type CreditExpiryData struct {
+	// CustomerName may be empty; the greeting then has no name.
+	CustomerName string
+	ShopName     string
+	// Amount is what is left of the lot, ExpiresAt when it expires, both
+	// formatted by the caller.
+	Amount    string
+	ExpiresAt string
+}
+
+// CreditExpiry renders the reminder that some of a customer's credit
+// expires soon.
+func CreditExpiry(d CreditExpiryData) (Message, error) {
+	return renderCreditExpiry(d), nil
+}
+
 // GuessingAlertData is a shop-wide surge of failed gift-card code attempts,
 // for the shop's admin. It names no code, customer or client.
 type GuessingAlertData struct {

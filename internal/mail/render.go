@@ -270,6 +270,24 @@ func renderPromotionCredit(d PromotionCreditData) Message {
 	return p.message()
 }
 
+const expiryText = "Credit is spent automatically on your next purchases, the credit that expires soonest first."
+
+func renderCreditExpiry(d CreditExpiryData) Message {
+	var p page
+	p.s(d.Amount, " of your credit at ", d.ShopName, " expires on ", d.ExpiresAt)
+	p.t("Hello")
+	p.h("<p>Hello")
+	if d.CustomerName != "" {
+		p.t(" ", d.CustomerName)
+		p.h(" ", d.CustomerName)
+	}
+	p.t(",\n\n", d.Amount, " of the credit on your account at ", d.ShopName, " expires on ", d.ExpiresAt,
+		". Use it before then.\n\n"+expiryText+"\n\n", d.ShopName, "\n")
+	p.h(",</p>\n<p><strong>", d.Amount, "</strong> of the credit on your account at ", d.ShopName, " expires on <strong>", d.ExpiresAt,
+		"</strong>. Use it before then.</p>\n<p>"+expiryText+"</p>\n<p>", d.ShopName, "</p>")
+	return p.message()
+}
+
 const (
 	guessedText = " gift card codes that do not exist, were already used or are disabled have been tried at "
 	lockedText  = "Nobody has been locked out: each customer and each client reference of the shop's checkout has its own limit, " +

@@ -337,10 +337,13 @@ func PlanGrant(st gc.Stamp, r GrantRequest, s GrantState) (GrantPlan, error) {
 	}
 	tx := st.Tx(gc.TxPromotionGrant)
 	tx.CustomerID, tx.OrderID, tx.Reference = cust.ID, r.Candidate.OrderID, gc.TruncateText("Promotion: "+promo.Name, gc.MaxReferenceLen)
-	ch, posting, err := cust.Move(promo.Currency, promo.CreditAmount)
+	// The credit is a lot that expires creditExpiresInDays after the
+	// grant, or never.
+	ch, posting, moves, err := cust.CreditLot(st, promo.Currency, promo.CreditAmount, gc.LotPromotion, gc.ExpiresInDays(promo.CreditExpiresInDays, st.At))
 	if err != nil {
 		return p, err
 	}
+	tx.Lots = moves
 	tx.Postings = []gc.Posting{{Account: gc.AccountPromotionExpense, Currency: promo.Currency, Amount: -promo.CreditAmount}, posting}
 	p.Tx, p.Change = &tx, &ch
 	p.Outcome = GrantOutcome{Granted: true, CustomerID: cust.ID, Amount: promo.CreditAmount, TransactionID: tx.ID}

@@ -63,8 +63,9 @@ func TestAuditEmailsTheAdminOnABreach(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Counts["shops"] != 2 || res.Breaches != 1 {
-		t.Fatalf("result = %+v, want 2 shops and 1 breach", res)
+	// The edited balance disagrees with its postings and with its lots.
+	if res.Counts["shops"] != 2 || res.Breaches != 2 {
+		t.Fatalf("result = %+v, want 2 shops and 2 breaches", res)
 	}
 	mails, err := ses.Emails(ctx)
 	if err != nil {

@@ -267,6 +267,9 @@ func printReady(w io.Writer, st *stack.Stack, tpl *samtemplate.Template, ddbAdmi
 		p("  dynamodb-admin %s   (the table's items)", ddbAdmin.TableURL(info.TableName))
 	}
 	p("  Stack control  %s/   (schedules, queues, process counts)", st.ControlURL())
+	if info.EventsURL != "" {
+		p("  Event bus      %s   (every event published, oldest first)", info.EventsURL)
+	}
 	p("")
 	p("  Schedules (POST to fire now):")
 	for _, sc := range st.Schedules() {
@@ -302,8 +305,8 @@ func printReady(w io.Writer, st *stack.Stack, tpl *samtemplate.Template, ddbAdmi
 		p("")
 		p("  Paste into another shell for the README tour:")
 		p("")
-		p("export API=%s SHOP_KEY=%s ADMIN_KEY=%s SES_URL=%s DDB_URL=%s TABLE=%s STACK_URL=%s",
-			info.APIURL, sh.ShopKey, sh.AdminKey, info.SESURL, info.DynamoDBEndpoint, info.TableName, st.ControlURL())
+		p("export API=%s SHOP_KEY=%s ADMIN_KEY=%s SES_URL=%s DDB_URL=%s TABLE=%s STACK_URL=%s EVENTS_URL=%s",
+			info.APIURL, sh.ShopKey, sh.AdminKey, info.SESURL, info.DynamoDBEndpoint, info.TableName, st.ControlURL(), info.EventsURL)
 	}
 	p("")
 	p("  Written to %s. Ctrl-C stops everything.", stackFile)

@@ -17,7 +17,9 @@ import (
 // APIs rather than through the HTTP API:
 //
 //	GET  /                      what is served, as text
-//	POST /                      the SQS API (X-Amz-Target: AmazonSQS.<Action>)
+//	POST /                      the SQS API (X-Amz-Target: AmazonSQS.<Action>) and the
+//	                            event bus's PutEvents (X-Amz-Target: AWSEvents.PutEvents)
+//	GET  /events                every event the bus received, oldest first
 //	GET  /schedules             the schedules, as JSON
 //	POST /schedules/<rule>      fire a schedule now; answers the function's response
 //	GET  /queues/<queue>        a queue's counts and messages, as JSON
@@ -27,7 +29,10 @@ func (s *Stack) controlHandler() http.Handler {
 	sqs := &sqsAPI{queues: s.queues}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", s.serveIndex)
-	mux.Handle("POST /{$}", sqs)
+	mux.Handle("POST /{$}", s.withBus(sqs))
+	if s.bus != nil {
+		mux.Handle("GET "+eventsPath, s.bus.Handler())
+	}
 	// A queue URL is <control>/<account>/<name>; the SDK posts to the
 	// endpoint, but some clients post to the queue URL itself.
 	mux.Handle("POST /"+s.cfg.AccountID+"/{queue}", sqs)

@@ -86,7 +86,8 @@ func ignoredNote(section, name, why string) string {
 // stand-ins: an env.json value for them is ignored (with a note).
 // TABLE_NAME follows -table; DYNAMODB_ENDPOINT follows the environment
 // variable of the same name given to the stack.
-var StackOwnedVariables = []string{"TABLE_NAME", "DYNAMODB_ENDPOINT", "SES_ENDPOINT", "SQS_ENDPOINT"}
+var StackOwnedVariables = []string{"TABLE_NAME", "DYNAMODB_ENDPOINT", "SES_ENDPOINT", "SQS_ENDPOINT",
+	"EVENTS_ENDPOINT", "WEBHOOK_ALLOW_LOOPBACK_HTTP"}
 
 // Locals are the local values the template's references resolve to.
 type Locals struct {
@@ -107,6 +108,8 @@ type Locals struct {
 	APIID string
 	// Secrets maps a Secrets Manager secret name to its local value.
 	Secrets map[string]string
+	// EventBuses maps each event bus's logical id to its local name.
+	EventBuses map[string]string
 }
 
 // lookup resolves the name of a !Ref, a !GetAtt "Resource.Attribute" or a
@@ -158,6 +161,13 @@ func (l *Locals) lookup(name string) (string, bool) {
 	case res == l.APIID && res != "":
 		if attr == "" {
 			return "local", true
+		}
+	case l.EventBuses[res] != "":
+		switch attr {
+		case "", "Name":
+			return l.EventBuses[res], true
+		case "Arn":
+			return fmt.Sprintf("arn:aws:events:%s:%s:event-bus/%s", l.Region, l.AccountID, l.EventBuses[res]), true
 		}
 	}
 	return "", false

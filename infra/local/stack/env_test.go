@@ -35,6 +35,10 @@ func TestTemplateResolvesLocally(t *testing.T) {
 		APIID:     tpl.HttpApiLogicalID,
 		Secrets:   map[string]string{"giftcredit/code-hash-secret": "per-start-secret"},
 	}
+	locals.EventBuses = map[string]string{}
+	for _, b := range tpl.EventBuses {
+		locals.EventBuses[b.LogicalID] = "giftcredit-local"
+	}
 	for _, q := range tpl.Queues {
 		locals.Queues[q.LogicalID] = &stack.Queue{LogicalID: q.LogicalID, URL: "http://127.0.0.1:3001/000000000000/" + q.LogicalID}
 	}

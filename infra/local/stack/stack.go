@@ -95,6 +95,9 @@ type Info struct {
 	// Schedules maps each schedule's rule logical id to the URL that
 	// fires it now when POSTed to.
 	Schedules map[string]string `json:"schedules"`
+	// EventsURL lists every event the bus stand-in received, oldest
+	// first, on GET.
+	EventsURL string `json:"eventsUrl,omitempty"`
 }
 
 // Stack is a running local stack. Close stops it.
@@ -116,6 +119,7 @@ type Stack struct {
 	pools     map[string]*runtime.Pool
 	envs      map[string]map[string]string
 	queues    map[string]*Queue // by logical id
+	bus       *localaws.Bus     // the event bus stand-in (bus.go)
 	mappings  []*mapping
 	schedules []*schedule
 	shops     []ShopInfo
@@ -164,6 +168,7 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	}
 	s.controlURL = "http://" + s.controlLn.Addr().String()
 	s.makeQueues()
+	s.makeBus()
 
 	if err := s.startDynamoDB(ctx); err != nil {
 		return nil, err
@@ -309,6 +314,13 @@ func (s *Stack) locals() *Locals {
 	}
 	for _, fn := range s.tpl.Functions {
 		l.Functions = append(l.Functions, fn.LogicalID)
+	}
+	if s.bus != nil {
+		// The functions publish to the bus stand-in, and webhooks may
+		// point at this machine (http://127.0.0.1), which AWS refuses.
+		l.Endpoints["EVENTS_ENDPOINT"] = s.controlURL
+		l.Endpoints["WEBHOOK_ALLOW_LOOPBACK_HTTP"] = "true"
+		l.EventBuses = s.eventBusNames(l)
 	}
 	return l
 }
@@ -499,6 +511,7 @@ func (s *Stack) Info() Info {
 	for _, sc := range s.schedules {
 		info.Schedules[sc.ruleID] = s.scheduleURL(sc.ruleID)
 	}
+	info.EventsURL = s.EventsURL()
 	return info
 }
 

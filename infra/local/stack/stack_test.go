@@ -24,6 +24,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/aws/smithy-go"
@@ -90,6 +92,28 @@ Resources:
         maxReceiveCount: 2
   WorkDLQ:
     Type: AWS::SQS::Queue
+  Bus:
+    Type: AWS::Events::EventBus
+    Properties:
+      Name: !Sub "things-${Sender}"
+  ToWork:
+    Type: AWS::Events::Rule
+    Properties:
+      EventBusName: !Ref Bus
+      EventPattern:
+        source: [things]
+      Targets:
+        - Id: work
+          Arn: !GetAtt WorkQueue.Arn
+  Ignored:
+    Type: AWS::Events::Rule
+    Properties:
+      EventBusName: !Ref Bus
+      EventPattern:
+        source: [others]
+      Targets:
+        - Id: dead
+          Arn: !GetAtt WorkDLQ.Arn
   Api:
     Type: AWS::Serverless::HttpApi
     Properties:
@@ -434,6 +458,62 @@ func TestStackRunsTheTemplate(t *testing.T) {
 		var apiErr smithy.APIError
 		if !errors.As(err, &apiErr) || apiErr.ErrorCode() != "UnsupportedOperation" {
 			t.Errorf("ReceiveMessage: %v, want UnsupportedOperation", err)
+		}
+	})
+
+	t.Run("event bus: PutEvents recorded, listed, and sent on as the rules say", func(t *testing.T) {
+		ctx := context.Background()
+		if info.EventsURL != st.ControlURL()+"/events" {
+			t.Fatalf("eventsUrl %q", info.EventsURL)
+		}
+		client := localaws.NewEventsClient(st.ControlURL())
+		out, err := client.PutEvents(ctx, &eventbridge.PutEventsInput{Entries: []ebtypes.PutEventsRequestEntry{
+			{EventBusName: aws.String("things-sender@example.test"), Source: aws.String("things"), DetailType: aws.String("thing.made"), Detail: aws.String(`{"n":1}`)},
+			{Source: aws.String("others"), DetailType: aws.String("other"), Detail: aws.String(`{"n":2}`)},
+			{Source: aws.String("things"), DetailType: aws.String("thing.made"), Detail: aws.String(`not json`)},
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out.FailedEntryCount != 1 || out.Entries[2].ErrorCode == nil || out.Entries[0].EventId == nil {
+			t.Errorf("PutEvents = %d failed, %+v", out.FailedEntryCount, out.Entries)
+		}
+		resp := mustGet(t, info.EventsURL, nil)
+		var listed struct{ Events []localaws.BusEvent }
+		if err := json.NewDecoder(resp.Body).Decode(&listed); err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if len(listed.Events) != 2 || string(listed.Events[0].Detail) != `{"n":1}` || listed.Events[1].Source != "others" {
+			t.Errorf("listed %+v", listed.Events)
+		}
+		wctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+		defer cancel()
+		if err := st.Queue("WorkQueue").WaitEmpty(wctx); err != nil {
+			t.Fatal(err)
+		}
+		var got []localaws.BusEvent
+		for _, raw := range rec.of("WorkerFunction") {
+			var ev events.SQSEvent
+			_ = json.Unmarshal(raw, &ev)
+			for _, r := range ev.Records {
+				var be localaws.BusEvent
+				if json.Unmarshal([]byte(r.Body), &be) == nil && be.Source != "" {
+					got = append(got, be)
+				}
+			}
+		}
+		if len(got) != 1 || got[0].DetailType != "thing.made" || string(got[0].Detail) != `{"n":1}` || got[0].ID != aws.ToString(out.Entries[0].EventId) {
+			t.Errorf("the worker got %+v, want the one event its rule matches", got)
+		}
+		others := 0
+		for _, m := range st.Queue("WorkDLQ").Messages() {
+			if strings.Contains(m.Body, `"source":"others"`) {
+				others++
+			}
+		}
+		if others != 1 {
+			t.Errorf("the other rule's queue got %d of its events, want 1", others)
 		}
 	})
 }

@@ -1,0 +1,31 @@
+// Command webhooks serves the HTTP API routes of a shop's webhooks
+// (admin): register, list, delete, and a webhook's deliveries.
+package main
+
+import (
+	"context"
+	"os"
+	"strconv"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/giftcredit/giftcredit/internal/apigw"
+	"github.com/giftcredit/giftcredit/internal/awsenv"
+	"github.com/giftcredit/giftcredit/internal/dynamo"
+	"github.com/giftcredit/giftcredit/internal/giftcode"
+	"github.com/giftcredit/giftcredit/internal/webhook"
+)
+
+func main() {
+	cfg := awsenv.Must(awsenv.Config(context.Background()))
+	// Webhook secrets are sealed with the key derived from this secret.
+	keyring := awsenv.Must(giftcode.NewKeyring([]byte(os.Getenv("CODE_HASH_SECRET"))))
+	logger := awsenv.Logger()
+	store := dynamo.New(awsenv.DynamoDB(cfg, os.Getenv("DYNAMODB_ENDPOINT")), os.Getenv("TABLE_NAME"),
+		dynamo.WithKeyring(keyring), dynamo.WithLogger(logger))
+	// Only the local stack sets WEBHOOK_ALLOW_LOOPBACK_HTTP (http://127.0.0.1).
+	loopback, _ := strconv.ParseBool(os.Getenv("WEBHOOK_ALLOW_LOOPBACK_HTTP"))
+	h := awsenv.Must(apigw.New(apigw.Config{Function: "WebhooksFunction", Webhooks: store,
+		WebhookPolicy: webhook.Policy{AllowLoopbackHTTP: loopback}, Logger: logger}))
+	lambda.Start(h.Handle)
+}
