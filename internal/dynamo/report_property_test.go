@@ -11,7 +11,8 @@ import (
 )
 
 // TestLiabilityReconcilesOverRandomDays runs random operations in three
-// currencies over several days, with the clock jumping hours at a time and
+// currencies over several days (credit that expires among them, expired
+// as the job would whenever the hours jump), with the clock jumping hours at a time and
 // the daily close running at random moments (in runs cut short after a
 // page, so it resumes from checkpoints). After every close the audit
 // proves the stored days (roll-forward, figures against postings, last
@@ -64,7 +65,14 @@ func runLiabilityDays(t *testing.T, seed uint64, steps int) {
 		case 2:
 			var tx gc.Transaction
 			c := cust()
-			if tx, err = e.store.Credit(e.ctx, e.admin, "", gc.DirectCredit{CustomerID: c, Amount: amount, Currency: cur, PaymentType: "cash"}); err == nil {
+			in := gc.DirectCredit{CustomerID: c, Amount: amount, Currency: cur, PaymentType: "cash"}
+			if r.IntN(2) == 0 {
+				// Credit that expires within a day and a half, perhaps
+				// after some of it was spent.
+				exp := e.clock.Now().Add(time.Duration(1+r.IntN(36)) * time.Hour)
+				in.ExpiresAt = &exp
+			}
+			if tx, err = e.store.Credit(e.ctx, e.admin, "", in); err == nil {
 				credits = append(credits, tx.ID)
 				credCust[tx.ID] = c
 			}
@@ -118,6 +126,7 @@ func runLiabilityDays(t *testing.T, seed uint64, steps int) {
 		case 10:
 			// Hours pass, sometimes past midnight; then maybe the close runs.
 			e.clock.ns.Add(int64(time.Duration(1+r.IntN(14)) * time.Hour))
+			expireDue(t, e)
 			if r.IntN(2) == 0 {
 				closeDue(t, e)
 				MustAudit(t, e)
@@ -129,6 +138,7 @@ func runLiabilityDays(t *testing.T, seed uint64, steps int) {
 		}
 	}
 	e.clock.ns.Add(int64(48 * time.Hour))
+	expireDue(t, e)
 	closeDue(t, e)
 	MustAudit(t, e)
 	checkReportAgainstBalances(t, e, curs)

@@ -43,6 +43,21 @@ func closeDue(tb testing.TB, e *env) int {
 	return calls
 }
 
+// expireDue expires every lot of the shop that is due, as the credit
+// expiry job does.
+func expireDue(tb testing.TB, e *env) {
+	tb.Helper()
+	refs, err := e.store.ExpiredLots(e.ctx, e.shop.ID, e.clock.Now(), 100)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for _, r := range refs {
+		if _, err := e.store.ExpireLot(e.ctx, e.shop.ID, r); err != nil {
+			tb.Fatalf("expire lot %+v: %v", r, err)
+		}
+	}
+}
+
 func mustLiability(tb testing.TB, e *env, cur, from, to string) (gc.LiabilityReport, []gc.LiabilityDay) {
 	tb.Helper()
 	r, err := gc.ParseReportRange(from, to, cur, e.clock.Now())
@@ -71,7 +86,7 @@ func wantReport(tb testing.TB, got gc.LiabilityReport, gcs gc.GiftCardFigures, c
 // every kind of transaction (orders, a promotion grant, a redemption,
 // direct credit and its reversal, credit applications, holds on a card
 // and on credit with a capture, a void and an expiry release, refunds to
-// a card and to credit), closes the days as the schedule would (one of
+// a card and to credit, a credit lot that expires), closes the days as the schedule would (one of
 // them in many short runs that checkpoint), and proves the report's
 // figures, its roll-forward, that each day was written once per
 // currency, and the audit.
@@ -157,6 +172,13 @@ func TestLiabilityReportScenario(t *testing.T) {
 	if _, err := e.store.CreateHold(e.ctx, e.admin, "", gc.NewHold{Currency: "USD", Amount: 100, OrderRef: "web-4", GiftCardCode: usdOrder.GiftCards[0].Code}); err != nil {
 		t.Fatal(err)
 	}
+	// B gets 6.00 that expires half an hour later, unspent.
+	lotExp := day1.Add(49*time.Hour + 30*time.Minute)
+	if _, err := e.store.Credit(e.ctx, e.admin, "", gc.DirectCredit{CustomerID: b.ID, Amount: 600, Currency: "USD", PaymentType: "goodwill", ExpiresAt: &lotExp}); err != nil {
+		t.Fatal(err)
+	}
+	e.advanceTo(lotExp.Add(time.Minute))
+	expireDue(t, e)
 	// Day 2 closes in short runs: two transactions a page, one page a run.
 	slow := dynamo.New(dynamo.ClientForTest(e.store), "giftcredit", dynamo.WithClock(e.clock.Now), dynamo.ClosePagingForTest(2, 1))
 	calls := 0
@@ -185,7 +207,7 @@ func TestLiabilityReportScenario(t *testing.T) {
 	MustAudit(t, e)
 
 	usdCards := gc.GiftCardFigures{Opening: 0, Issued: 7000, Redeemed: 2000, Spent: 1000, Refunded: 400, Closing: 4400, OutstandingCount: 1}
-	usdCredit := gc.CreditFigures{Granted: gc.CreditGranted{Redemption: 2000, Promotion: 1000}, Spent: 900, Closing: 2100}
+	usdCredit := gc.CreditFigures{Granted: gc.CreditGranted{Redemption: 2000, Credit: 600, Promotion: 1000}, Spent: 900, Expired: 600, Closing: 2100}
 	check := func(closedThrough string) {
 		t.Helper()
 		rep, days := mustLiability(t, e, "USD", "2026-11-01", "2026-11-03")
@@ -221,7 +243,7 @@ func TestLiabilityReportScenario(t *testing.T) {
 	}
 	_, days := mustLiability(t, e, "USD", "2026-11-01", "2026-11-03")
 	csv := gc.LiabilityCSV(days)
-	if !strings.Contains(csv, "\r\n2026-11-03,USD,4400,0,0,0,0,4400,1,3000,0,0,0,0,900,0,0,2100,true\r\n") {
+	if !strings.Contains(csv, "\r\n2026-11-03,USD,4400,0,0,0,0,4400,1,3000,0,600,0,0,900,600,0,2100,true\r\n") {
 		t.Errorf("CSV:\n%s", csv)
 	}
 	// Exactly once: 10-31 .. 11-03 for USD and BHD (seen on 11-01), JPY too.
@@ -259,5 +281,38 @@ func TestLiabilityAuditCatchesATamperedDay(t *testing.T) {
 	}
 	if !kinds["liability_figures"] || !kinds["liability_rollforward"] {
 		t.Errorf("breaches %+v, want liability_figures and liability_rollforward", r.Breaches)
+	}
+}
+
+// TestLiabilityReportShowsExpiry: a lot that expires unspent is
+// credit.expired, on the open day and once the day is closed, and the
+// audit proves the day.
+func TestLiabilityReportShowsExpiry(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	c := MustCustomer(t, e, "x@shop.test")
+	exp := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+	if _, err := e.store.Credit(e.ctx, e.admin, "", gc.DirectCredit{CustomerID: c.ID, Amount: 600, Currency: "USD", PaymentType: "cash", ExpiresAt: &exp}); err != nil {
+		t.Fatal(err)
+	}
+	MustCredit(t, e, c.ID, 400)
+	e.advanceTo(exp.Add(5 * time.Minute))
+	refs, err := e.store.ExpiredLots(e.ctx, e.shop.ID, e.clock.Now(), 10)
+	if err != nil || len(refs) != 1 {
+		t.Fatalf("expired lots %v %v", refs, err)
+	}
+	if out, err := e.store.ExpireLot(e.ctx, e.shop.ID, refs[0]); err != nil {
+		t.Fatalf("%+v %v", out, err)
+	}
+	want := gc.CreditFigures{Granted: gc.CreditGranted{Credit: 1000}, Expired: 600, Closing: 400}
+	if rep, days := mustLiability(t, e, "USD", "2026-11-01", "2026-11-01"); rep.Credit != want || days[0].Closed {
+		t.Errorf("open day: %+v", rep.Credit)
+	}
+	e.advanceTo(time.Date(2026, 11, 2, 1, 0, 0, 0, time.UTC))
+	closeDue(t, e)
+	MustAudit(t, e)
+	rep, _ := mustLiability(t, e, "USD", "2026-11-01", "2026-11-01")
+	if rep.Credit != want {
+		t.Errorf("closed day: %+v", rep.Credit)
 	}
 }
