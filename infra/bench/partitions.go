@@ -264,15 +264,34 @@ func ScanItems(ctx context.Context, client *dynamodb.Client, table string) ([]It
 	}
 }
 
-// Index is a global secondary index's key attributes.
-type Index struct{ Name, PK, SK string }
+// Index is a global secondary index's key attributes; KeysOnly says it
+// projects the keys only (else all attributes).
+type Index struct {
+	Name, PK, SK string
+	KeysOnly     bool
+}
+
+// projected is what index ix holds of item it: the whole item, or the
+// table's and the index's keys.
+func (ix Index) projected(it Item) Item {
+	if !ix.KeysOnly || it == nil {
+		return it
+	}
+	out := Item{}
+	for _, k := range []string{"PK", "SK", ix.PK, ix.SK} {
+		if v, ok := it[k]; ok {
+			out[k] = v
+		}
+	}
+	return out
+}
 
 // TableIndexes are the table's global secondary indexes, as
 // internal/dynamo creates them.
 func TableIndexes() []Index {
 	var out []Index
 	for _, g := range dynamo.TableInput(Table).GlobalSecondaryIndexes {
-		ix := Index{Name: aws.ToString(g.IndexName)}
+		ix := Index{Name: aws.ToString(g.IndexName), KeysOnly: g.Projection != nil && g.Projection.ProjectionType == types.ProjectionTypeKeysOnly}
 		for _, k := range g.KeySchema {
 			if k.KeyType == types.KeyTypeHash {
 				ix.PK = aws.ToString(k.AttributeName)
@@ -327,9 +346,11 @@ func writeUnits(size int) int { return max(1, (size+1023)/1024) }
 // Each index is written when the item enters it, leaves it (one write of
 // the old item on the old key's partition), changes its index key (both),
 // or changes while keeping it: index writes are charged once per KB of
-// the index item (projection ALL: the whole item), whatever the request,
-// since indexes are updated asynchronously and not transactionally. A
-// failed request is charged on the table only and changes nothing.
+// the index item (what the index projects: the whole item, or for a
+// keys-only index the keys, which change only with the keys), whatever
+// the request, since indexes are updated asynchronously and not
+// transactionally. A failed request is charged on the table only and
+// changes nothing.
 func (c *PartitionCounter) Add(r WriteRequest) {
 	c.Requests++
 	if !r.OK {
@@ -367,17 +388,18 @@ func (c *PartitionCounter) Add(r WriteRequest) {
 		for _, ix := range c.indexes {
 			bk, bIn := indexKey(before, ix)
 			ak, aIn := indexKey(after, ix)
+			pb, pa := ix.projected(before), ix.projected(after)
 			switch {
 			case bIn && aIn && bk == ak:
-				if !reflect.DeepEqual(before, after) {
-					c.index(ix.Name, ak.PK, writeUnits(max(ItemSize(before), ItemSize(after))))
+				if !reflect.DeepEqual(pb, pa) {
+					c.index(ix.Name, ak.PK, writeUnits(max(ItemSize(pb), ItemSize(pa))))
 				}
 			default:
 				if bIn {
-					c.index(ix.Name, bk.PK, writeUnits(ItemSize(before)))
+					c.index(ix.Name, bk.PK, writeUnits(ItemSize(pb)))
 				}
 				if aIn {
-					c.index(ix.Name, ak.PK, writeUnits(ItemSize(after)))
+					c.index(ix.Name, ak.PK, writeUnits(ItemSize(pa)))
 				}
 			}
 		}

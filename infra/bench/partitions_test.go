@@ -36,7 +36,7 @@ func parse(t *testing.T, op, body string, ok bool) WriteRequest {
 // the rules of PartitionCounter.Add.
 func TestPartitionCounterCountsTableAndIndexUnits(t *testing.T) {
 	t.Parallel()
-	if got, want := TableIndexes(), []Index{{"GSI1", "GSI1PK", "GSI1SK"}, {"GSI2", "GSI2PK", "GSI2SK"}}; !reflect.DeepEqual(got, want) {
+	if got, want := TableIndexes(), []Index{{"GSI1", "GSI1PK", "GSI1SK", false}, {"GSI2", "GSI2PK", "GSI2SK", false}, {"GSI3", "GSI3PK", "GSI3SK", true}}; !reflect.DeepEqual(got, want) {
 		t.Fatalf("indexes = %v, want %v", got, want)
 	}
 	before := []Item{
@@ -201,5 +201,24 @@ func TestWriteLogKeepsRequestsAndOutcomes(t *testing.T) {
 	}
 	if len(reqs) != 2 || !reqs[0].OK || reqs[1].OK || reqs[0].Actions[0].Key != (ItemKey{"A", "X"}) {
 		t.Errorf("requests = %+v, want the two puts, the second failed", reqs)
+	}
+}
+
+// A keys-only index (GSI3) is charged the size of the keys, and only when
+// they change: a 2.5 KB item entering it costs it one unit, an update of
+// the item's other attributes nothing, a move to another key one unit on
+// each partition.
+func TestPartitionCounterKeysOnlyIndex(t *testing.T) {
+	t.Parallel()
+	c := NewPartitionCounter(TableIndexes(), nil)
+	big := strings.Repeat("x", 2500)
+	c.Add(parse(t, "PutItem", `{"Item":{"PK":{"S":"SHOP#s#TX#1"},"SK":{"S":"TX"},"GSI3PK":{"S":"SHOP#s#EVENTS#1"},"GSI3SK":{"S":"t#1"},"body":{"S":"`+big+`"}}}`, true))
+	c.Add(parse(t, "UpdateItem", `{"Key":{"PK":{"S":"SHOP#s#TX#1"},"SK":{"S":"TX"}},"UpdateExpression":"SET body = :b",
+		"ExpressionAttributeValues":{":b":{"S":"short"}}}`, true))
+	c.Add(parse(t, "UpdateItem", `{"Key":{"PK":{"S":"SHOP#s#TX#1"},"SK":{"S":"TX"}},"UpdateExpression":"SET GSI3PK = :done",
+		"ExpressionAttributeValues":{":done":{"S":"SHOP#s#EVENTS#DONE#1"}}}`, true))
+	want := map[Partition]int{{"table", "SHOP#s#TX#1"}: 3 + 3 + 1, {"GSI3", "SHOP#s#EVENTS#1"}: 2, {"GSI3", "SHOP#s#EVENTS#DONE#1"}: 1}
+	if !reflect.DeepEqual(c.units, want) {
+		t.Errorf("units:\n got %v\nwant %v", c.units, want)
 	}
 }

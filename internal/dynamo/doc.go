@@ -35,8 +35,9 @@
 //	attempt counter   SHOP#<s>#LIMIT#<scope>      LIMIT     (expiresAt TTL; scope: customer, client or shop, and the window)
 //	promotion         SHOP#<s>#PROMO#<p>          PROMO     SHOP#<s>#PROMOS / <p>
 //	promotion run     SHOP#<s>#PROMO#<p>          RUN#<r>
-//	run batch         SHOP#<s>#PROMO#<p>#RUN#<r>#BATCH#<seq, 8 digits>  BATCH
-//	batch lease       SHOP#<s>#PROMO#<p>#RUN#<r>#BATCH#<seq, 8 digits>  LEASE  (a promotion with a budget)
+//	run batch         SHOP#<s>#PROMO#<p>#RUN#<r>#BATCH#<seq, 8 digits>  BATCH  (its candidates, written once)
+//	batch state       SHOP#<s>#PROMO#<p>#RUN#<r>#BATCH#<seq, 8 digits>  STATE  (pending, done)
+//	batch lease shard SHOP#<s>#PROMO#<p>#RUN#<r>#BATCH#<seq>#LEASE#<k, 2 digits>  LEASE  (a promotion with a budget)
 //	grant             SHOP#<s>#PROMO#<p>#GRANT#<order>[#<card>]  GRANT
 //	grants of a cust. SHOP#<s>#PROMO#<p>#CUST#<c> GRANTS
 //	waiting order     SHOP#<s>#PROMO#<p>#WAIT#<k> WAIT      SHOP#<s>#PROMO#<p>#WAITING / <time>#<k> (#RESOLVED once resolved)
@@ -56,7 +57,9 @@
 // examinedUntil) and the budget left (budgetRemaining), less what running
 // batches hold: a batch leases its share of the budget from the promotion
 // item once, its grants spend the lease, and the unused lease goes back
-// when the batch is done, so grants do not all write the promotion item.
+// when the batch is done, so grants do not all write the promotion item. A
+// batch's lease is spread over up to LeaseShards items (a partition each),
+// so grants do not all write one lease item either.
 // While a batch runs, budgetRemaining as the API shows it is lower by the
 // batch's lease; after the run it is the budget less what was granted.
 // grants.go and promorun.go describe the grant transaction, the leases and
@@ -76,15 +79,20 @@
 //	customer by email                PK = SHOP#<s>#EMAIL#<lower> then the customer   table
 //	gift card by code or id          PK = SHOP#<s>#CARD#<id>, SK = CARD              table
 //	order by id                      PK = SHOP#<s>#ORDER#<id>, SK = ORDER            table
-//	orders by time (promotions)      GSI1PK = SHOP#<s>#ORDERS#<day>#<n> for the run's    GSI1
-//	                                   days and every n, GSI1SK between times, merged
+//	orders by time (promotions)      GSI1PK = SHOP#<s>#ORDERS#<day>#<n>, every n, one    GSI1
+//	                                   day at a time from the cursor's, GSI1SK between
+//	                                   times, merged; several pages a read (read ahead)
 //	promotions of a shop (scheduler) GSI1PK = SHOP#<s>#PROMOS                        GSI1
 //	a promotion's runs, newest first PK = SHOP#<s>#PROMO#<p>, SK begins_with RUN#    table
-//	a run's batch / pending batches  PK = ...#RUN#<r>#BATCH#<seq> (BatchGetItem of 1..n) table
+//	a run's batch / pending batches  PK = ...#RUN#<r>#BATCH#<seq>, SK = BATCH and STATE  table
+//	                                   (BatchGetItem; the STATE items of 1..n)
+//	a batch's lease                  PK = ...#BATCH#<seq>#LEASE#<k>, every k (consistent) table
 //	grant once, count per customer   PK = ...#GRANT#<k> / ...#CUST#<c> (conditions)  table
 //	guest orders waiting (runs)      GSI1PK = SHOP#<s>#PROMO#<p>#WAITING, SK < from  GSI1
 //	customer history, newest first   GSI2PK = SHOP#<s>#CUST#<id>, descending         GSI2
 //	audit: every transaction         GSI1PK = SHOP#<s>#TXS#<day>#<n>, every day, n    GSI1
+//	audit: every order               GSI1PK = SHOP#<s>#ORDERS#<day>#<n>, the days     GSI1
+//	                                   that have a transaction, every n
 //	audit: every customer / card     GSI1PK = SHOP#<s>#CUSTOMERS#<n> / #CARDS#<n>      GSI1
 //	emails due for (re)sending       GSI1PK = SHOP#<s>#MAIL#PENDING#<m> of every shop, GSI1
 //	                                   GSI1SK <= now, merged soonest first
@@ -190,21 +198,42 @@
 // each index alike, and an index that cannot keep up throttles the table.
 // Table partition keys are per record (a customer, a card, an order), so
 // only the index lists could be hot. Every list that grows with a shop's
-// traffic is spread over shards (shards.go holds the counts, ListShards = 16
-// and MailShards = 128): transactions and orders by UTC day and shard, the
-// customers, cards and mail by shard. An item's shard <n> is FNV-1a of its
+// traffic is spread over shards (shards.go holds the counts, ListShards = 16,
+// CustomerShards = 64, MailShards = 128 and LeaseShards = 16): transactions
+// and orders by UTC day and shard, the customers, cards and mail by shard. An item's shard <n> is FNV-1a of its
 // id modulo the count, so it is uniform and an update keeps the item in
 // its partition. No index key is shared by all shops: pending mail is per
-// shop too. Readers fan out: the audit reads every shard of every day of the
-// shop's life; a promotion run reads the shards of the days of its window,
-// a page at a time, and merges them by sort key (its cursor is the sort
-// key of the last order returned, opaque and stable); the sender merges the
-// pending shards of every shop, soonest first. A reader of N partitions
-// asks each for the page size it needs and keeps the first of the union,
-// which is exact because the first k of a union are among the first k of
-// each part. Customer history reads one customer's GSI2 partition and is
-// not sharded; keys, promotions and the list of shops are written rarely
-// and stay one partition each.
+// shop too. Readers fan out, querying up to 8 partitions at once: the
+// audit reads every transaction shard of every day of the shop's life, and
+// the order shards of the days that have a transaction (an order is
+// written with its transaction, at the same time: a day without one has no
+// order); a promotion run reads the shards of one day at a time, from its
+// cursor's day on, several pages at once (its steps are cut from what one
+// read returned: ReadAhead in internal/promotion), and merges them by sort
+// key (its cursor is the sort key of the last order of a step, opaque and
+// stable); the sender merges the pending shards of every shop, soonest
+// first. A reader of N partitions asks each for half as much again as its
+// share of what it needs and keeps the first of the union, which is exact
+// because the first k of a union are among the first k of each part; a
+// round that falls short reads again from where it is exact (shards.go).
+// Customer history reads one customer's GSI2 partition and is not sharded;
+// keys, promotions and the list of shops are written rarely and stay one
+// partition each.
+//
+// Promotion runs write per batch, not per grant, beside the grants' own
+// records: a batch's candidates once (BATCH), its state (STATE: small, so
+// leasing and completing a batch do not rewrite the candidates), the
+// shards of its lease (each grant spends one: its own, or when that one
+// cannot pay the first that can), and the run and promotion items (the
+// step that cuts the batch, the lease taken and returned, the counts). The
+// promotion's partition takes about 6 write units a batch, so batches of
+// 100 orders (promotion.DefaultPageSize) keep it near 0.07 units a grant,
+// a batch's partition takes about 50 units in all and a lease shard about
+// one grant in LeaseShards; a run's hottest partitions are then the
+// transaction list shards every grant writes (about 0.08 units a grant
+// with ListShards = 16) and the customer list shards every grant's
+// balance change rewrites (a run's customers can be few, hence
+// CustomerShards = 64; infra/bench figure 8).
 //
 // Migration. The project is not live, so nothing reads the old keys. A
 // table holding them would move in three steps: deploy readers that read

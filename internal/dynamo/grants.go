@@ -21,8 +21,10 @@ import (
 //	                                                                       credit if status active and
 //	                                                                       budgetRemaining >= credit; otherwise not
 //	                                                                       written nor checked (see grantWrites)
-//	batch lease      SHOP#<s>#PROMO#<p>#RUN#<r>#BATCH#<n>       LEASE      leaseRemaining -= credit if leaseRemaining
-//	                                                                       >= credit and not returned (paid from it)
+//	lease shard      SHOP#<s>#PROMO#<p>#RUN#<r>#BATCH#<n>#LEASE#<k>  LEASE leaseRemaining -= credit if leaseRemaining
+//	                                                                       >= credit and not returned (paid from it:
+//	                                                                       the candidate's own shard, or the first
+//	                                                                       other that can pay)
 //	customer         SHOP#<s>#CUST#<customer>                   CUSTOMER   balance += credit if version unchanged
 //	transaction      SHOP#<s>#TX#<id>                           TX         promotion_expense -credit, customer +credit
 //	notice           SHOP#<s>#MAIL#<id>                         MAIL       the customer's credit notice, in the outbox
@@ -31,13 +33,15 @@ import (
 //
 // It is planned from one consistent TransactGetItems of the grant record,
 // the promotion, the customer, the customer's count, the cards and the
-// batch's lease, so that every skip is decided without writing. Every
+// shards of the batch's lease, so that every skip is decided without
+// writing. Every
 // condition's failure means "something changed since the read": the grant
 // reads again and decides again (a concurrent worker granted it, the lease,
 // the budget or the limit ran out, the lease was returned, a card was
 // disabled, the promotion was paused). Grant records, counts and waiting
 // records have their own partition keys, and a budget is spent from the
-// batch's lease (one batch is one worker's), so parallel workers only read
+// batch's lease (one batch is one worker's; its shards are a partition
+// each, so a batch's grants spread over them), so parallel workers only read
 // the promotion item and check its status: it is written once per batch
 // (the lease, then its return; promorun.go), not once per grant. While a
 // batch runs, the promotion's budgetRemaining, as the API shows it, is
@@ -77,13 +81,15 @@ func (s *Store) Grant(ctx context.Context, r promotion.GrantRequest) (promotion.
 		keys = append(keys, keyCard(shopID, card.ID))
 	}
 	if leased(r) {
-		keys = append(keys, keyLease(shopID, r.Promotion.ID, r.RunID, r.Seq))
+		// Every shard of the batch's lease: the candidate spends its own
+		// first, another one's if its own cannot pay.
+		keys = append(keys, leaseKeys(shopID, r.Promotion.ID, r.RunID, r.Seq, r.BatchSize)...)
 	}
 	return mutate(ctx, s, mutation[promotion.GrantOutcome]{
 		actor: gc.System(shopID, promotionActor), op: "promotion_grant", keys: keys,
 		build: func(items []item) (plan[promotion.GrantOutcome], error) {
 			var pl plan[promotion.GrantOutcome]
-			state, err := s.grantState(c, items)
+			state, err := s.grantState(r, items)
 			if err != nil {
 				return pl, err
 			}
@@ -109,8 +115,9 @@ func leased(r promotion.GrantRequest) bool { return r.Promotion.Budget != nil &&
 
 // grantState decodes what a grant read: the grant record, the promotion,
 // the customer, the customer's count, the candidate's cards and the
-// batch's lease (last, if read).
-func (s *Store) grantState(c promotion.GrantCandidate, items []item) (promotion.GrantState, error) {
+// shards of the batch's lease (last, if read).
+func (s *Store) grantState(r promotion.GrantRequest, items []item) (promotion.GrantState, error) {
+	c := r.Candidate
 	var st promotion.GrantState
 	if g := items[0]; g != nil {
 		amount, err := g.n("amount")
@@ -140,12 +147,22 @@ func (s *Store) grantState(c promotion.GrantCandidate, items []item) (promotion.
 			st.CardStatus[card.ID] = gc.CardStatus(it.s("status"))
 		}
 	}
-	if n := 4 + len(c.Cards); len(items) > n && items[n] != nil && items[n].s(attrLeaseReturned) == "" {
-		left, err := items[n].n(attrLeaseRemaining)
-		if err != nil {
-			return st, err
+	if n := 4 + len(c.Cards); len(items) > n {
+		shards := items[n:]
+		st.Shards = make([]int64, len(shards))
+		for k, l := range shards {
+			if l == nil || l.s(attrLeaseReturned) != "" {
+				continue
+			}
+			left, err := l.n(attrLeaseRemaining)
+			if err != nil {
+				return st, err
+			}
+			st.Shards[k] = left
+			if k == promotion.LeaseShard(r.Index, len(shards)) {
+				st.Lease = &left
+			}
 		}
-		st.Lease = &left
 	}
 	var err error
 	st.Granted, err = item(items[3]).nOr("granted", 0)
@@ -235,7 +252,7 @@ func (s *Store) grantWrites(r promotion.GrantRequest, p gc.Promotion, cust gc.Cu
 	var budgetActs []action
 	switch {
 	case gp.FromLease:
-		budgetActs = append(budgetActs, s.update(keyLease(shopID, p.ID, r.RunID, r.Seq),
+		budgetActs = append(budgetActs, s.update(keyLease(shopID, p.ID, r.RunID, r.Seq, gp.LeaseShard),
 			"SET "+attrLeaseRemaining+" = "+attrLeaseRemaining+" - :credit",
 			attrLeaseRemaining+" >= :credit AND attribute_not_exists("+attrLeaseReturned+")", nil,
 			item{":credit": avN(p.CreditAmount)}, nil))

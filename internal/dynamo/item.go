@@ -140,7 +140,7 @@ func keyLimit(shopID, scope string) key {
 func gsiShops() string             { return "SHOPS" }
 func gsiKeys(shopID string) string { return shopPrefix(shopID) + "KEYS" }
 func gsiCustomers(shopID, id string) string {
-	return shopPrefix(shopID) + "CUSTOMERS#" + shardOf(id, ListShards)
+	return shopPrefix(shopID) + "CUSTOMERS#" + shardOf(id, CustomerShards)
 }
 func gsiCards(shopID, id string) string {
 	return shopPrefix(shopID) + "CARDS#" + shardOf(id, ListShards)
@@ -160,7 +160,7 @@ func gsiSentMail(shopID, id string) string {
 
 // Every partition of a sharded list (of the days from..until when by day).
 func gsiAllCustomers(shopID string) []string {
-	return shardKeys(shopPrefix(shopID)+"CUSTOMERS", ListShards)
+	return shardKeys(shopPrefix(shopID)+"CUSTOMERS", CustomerShards)
 }
 func gsiAllCards(shopID string) []string { return shardKeys(shopPrefix(shopID)+"CARDS", ListShards) }
 func gsiAllPendingMail(shopID string) []string {

@@ -103,18 +103,55 @@ type LeaseForTest struct {
 	Returned          bool
 }
 
-// LeaseOfBatchForTest reads a batch's lease (ok false: none).
+// LeaseOfBatchForTest reads a batch's lease, every shard added up (ok
+// false: none). Returned says every shard was returned.
 func LeaseOfBatchForTest(ctx context.Context, s *Store, shopID, promoID, runID string, seq int) (l LeaseForTest, ok bool, err error) {
-	it, err := s.getOne(ctx, keyLease(shopID, promoID, runID, seq))
-	if err != nil || it == nil {
-		return l, false, err
+	l.Returned = true
+	for k := range LeaseShards {
+		it, err := s.getOne(ctx, keyLease(shopID, promoID, runID, seq, k))
+		if err != nil {
+			return l, ok, err
+		}
+		if it == nil {
+			continue
+		}
+		ok = true
+		leased, err := it.n(attrLeased)
+		if err != nil {
+			return l, true, err
+		}
+		left, err := it.n(attrLeaseRemaining)
+		if err != nil {
+			return l, true, err
+		}
+		l.Leased += leased
+		l.Remaining += left
+		l.Returned = l.Returned && it.s(attrLeaseReturned) != ""
 	}
-	if l.Leased, err = it.n(attrLeased); err != nil {
-		return l, true, err
+	if !ok {
+		l.Returned = false
 	}
-	if l.Remaining, err = it.n(attrLeaseRemaining); err != nil {
-		return l, true, err
+	return l, ok, nil
+}
+
+// LeaseShardsForTest reads every shard of a batch's lease, in order, up
+// to the last one present.
+func LeaseShardsForTest(ctx context.Context, s *Store, shopID, promoID, runID string, seq int) ([]LeaseForTest, error) {
+	var out []LeaseForTest
+	for k := range LeaseShards {
+		it, err := s.getOne(ctx, keyLease(shopID, promoID, runID, seq, k))
+		if err != nil || it == nil {
+			return out, err
+		}
+		var l LeaseForTest
+		if l.Leased, err = it.n(attrLeased); err != nil {
+			return out, err
+		}
+		if l.Remaining, err = it.n(attrLeaseRemaining); err != nil {
+			return out, err
+		}
+		l.Returned = it.s(attrLeaseReturned) != ""
+		out = append(out, l)
 	}
-	l.Returned = it.s(attrLeaseReturned) != ""
-	return l, true, nil
+	return out, nil
 }

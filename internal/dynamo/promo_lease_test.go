@@ -3,6 +3,7 @@ package dynamo_test
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 
@@ -227,5 +228,47 @@ func TestPromotionRedeliveredBatchLeasesOnce(t *testing.T) {
 	if runs := MustRuns(t, e, p.ID); runs[0].Status != gc.RunDone {
 		t.Fatalf("run = %+v, want done", runs[0])
 	}
+	MustAudit(t, e)
+}
+
+// A batch's lease is spread over lease shards, one a candidate here, and
+// a batch granted in order grants what one lease would: a candidate whose
+// own shard is empty (the lease was bounded by the budget) is paid from
+// the shard of one skipped before it.
+func TestPromotionLeaseShards(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	a := MustCustomer(t, e, "a@example.com")
+	b := MustCustomer(t, e, "b@example.com")
+	c := MustCustomer(t, e, "c@example.com")
+	budget := int64(3 * 1000)
+	p := MustPromotion(t, e, func(in *gc.NewPromotion) { in.Budget, in.PerCustomerLimit = &budget, 1 })
+	// Candidates 0..3: a, a (over a's limit of one), b, c. The lease of
+	// 3000 puts one credit in shards 0, 1 and 2, none in shard 3 (c's).
+	MustOrder(t, e, a.ID, "a@example.com", "USD", 5000)
+	MustOrder(t, e, a.ID, "a@example.com", "USD", 5000)
+	MustOrder(t, e, b.ID, "b@example.com", "USD", 5000)
+	MustOrder(t, e, c.ID, "c@example.com", "USD", 5000)
+	MustTick(t, newService(e, func(s *promotion.Service) { s.PageSize = 4 }))
+
+	for _, cust := range []gc.Customer{a, b, c} {
+		if got := MustBalance(t, e, cust.ID); got != 1000 {
+			t.Errorf("%s's balance = %d, want 1000", cust.Email, got)
+		}
+	}
+	run := MustRuns(t, e, p.ID)[0]
+	shards, err := dynamo.LeaseShardsForTest(e.ctx, e.store, e.shop.ID, p.ID, run.ID, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []dynamo.LeaseForTest{{Leased: 1000, Returned: true}, {Leased: 1000, Returned: true}, {Leased: 1000, Returned: true}, {Returned: true}}
+	if !slices.Equal(shards, want) {
+		t.Fatalf("lease shards %+v, want %+v (c paid from a's second shard)", shards, want)
+	}
+	if left := mustBudgetLeft(t, e, p.ID); left != 0 {
+		t.Fatalf("budget left = %d, want 0", left)
+	}
+	wantCounts(t, run.Counts, gc.RunCounts{OrdersExamined: 4, CreditsGranted: 3, AmountGranted: 3000,
+		Skipped: map[gc.SkipReason]int64{gc.SkipCustomerLimit: 1}})
 	MustAudit(t, e)
 }

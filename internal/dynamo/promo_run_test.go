@@ -526,3 +526,49 @@ func deliverInParallel(tb testing.TB, svc *promotion.Service, msgs []promotion.M
 		tb.Fatal(err)
 	}
 }
+
+// A run reads the orders index ahead, several pages at once, and cuts its
+// steps from what it read: the batches are the same pages of orders in
+// time order as when each page is read alone, with a fraction of the
+// queries (each read queries every shard of the day).
+func TestPromotionRunReadsAhead(t *testing.T) {
+	t.Parallel()
+	run := func(readAhead int) (queries int, batches [][]string, placed []string) {
+		e := newEnv(t)
+		cust := MustCustomer(t, e, "ahead@example.com")
+		p := MustPromotion(t, e, nil)
+		for range 9 {
+			placed = append(placed, MustOrder(t, e, cust.ID, "ahead@example.com", "USD", 5000).ID)
+		}
+		svc := newService(e, func(s *promotion.Service) { s.PageSize, s.ReadAhead = 2, readAhead })
+		e.counter.Reset()
+		MustTick(t, svc)
+		queries = e.counter.Counts()["Query"]
+		r := MustRuns(t, e, p.ID)[0]
+		if r.Status != gc.RunDone || r.Counts.CreditsGranted != 9 {
+			t.Fatalf("run %+v, want done with 9 credits", r)
+		}
+		for seq := 1; seq <= r.Batches; seq++ {
+			b, err := e.store.Batch(e.ctx, e.shop.ID, p.ID, r.ID, seq)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ids []string
+			for _, c := range b.Candidates {
+				ids = append(ids, c.OrderID)
+			}
+			batches = append(batches, ids)
+		}
+		return queries, batches, placed
+	}
+	alone, _, _ := run(1)
+	ahead, batches, placed := run(10)
+	t.Logf("queries: %d reading each page alone, %d reading ahead", alone, ahead)
+	want := [][]string{placed[0:2], placed[2:4], placed[4:6], placed[6:8], placed[8:9]}
+	if fmt.Sprint(batches) != fmt.Sprint(want) {
+		t.Fatalf("batches %v, want the orders two by two in time order %v", batches, want)
+	}
+	if alone-ahead < 3*dynamo.ListShards {
+		t.Fatalf("%d queries reading ahead, %d reading each page alone: want at least %d fewer", ahead, alone, 3*dynamo.ListShards)
+	}
+}

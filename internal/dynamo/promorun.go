@@ -20,8 +20,9 @@ import (
 // Promotion runs are stored beside the promotion they run:
 //
 //	run            SHOP#<s>#PROMO#<p>                 RUN#<run>    (the promotion's item collection: its run history)
-//	batch          SHOP#<s>#PROMO#<p>#RUN#<run>#BATCH#<seq, 8 digits>  BATCH
-//	batch lease    SHOP#<s>#PROMO#<p>#RUN#<run>#BATCH#<seq, 8 digits>  LEASE  (promotions with a budget)
+//	batch          SHOP#<s>#PROMO#<p>#RUN#<run>#BATCH#<seq, 8 digits>  BATCH  (candidates)
+//	batch state    SHOP#<s>#PROMO#<p>#RUN#<run>#BATCH#<seq, 8 digits>  STATE  (pending, done)
+//	lease shard    SHOP#<s>#PROMO#<p>#RUN#<run>#BATCH#<seq>#LEASE#<k>  LEASE  (promotions with a budget)
 //	waiting order  SHOP#<s>#PROMO#<p>#WAIT#<grant key> WAIT         GSI1 SHOP#<s>#PROMO#<p>#WAITING / <order time>#<grant key>
 //	                                                              (GSI1PK becomes ...#RESOLVED when resolved)
 //
@@ -31,8 +32,9 @@ import (
 // finished run). Nothing here relies on REMOVE, which minidyn v0.8.2
 // ignores: each phase has its own cursor attribute, and a resolved waiting
 // record moves to another GSI1 partition. Each run examines the orders of
-// [examinedUntil, until) through GSI1 (SHOP#<s>#ORDERS#<day>#<n>, merged by time), then the
-// candidates waiting from earlier runs, cutting both into batches. A step of
+// [examinedUntil, until) through GSI1 (SHOP#<s>#ORDERS#<day>#<n>, merged by
+// time, one day at a time), then the candidates waiting from earlier runs,
+// cutting both into batches. A step of
 // the scan writes its batch and moves the run's cursor in one transaction
 // conditioned on the cursor read, so a killed scan resumes at the first page
 // it had not saved, and two scanners of one run never both advance it.
@@ -41,18 +43,21 @@ import (
 // before its first grant (LeaseBudget) and returns what is left of it when
 // it is done (CompleteBatch):
 //
-//	lease      put if absent (leased = leaseRemaining = x)      once per batch
-//	batch      condition check: still pending                   (a done batch never leases)
-//	promotion  budgetRemaining -= x if status active and        (no write when x is 0)
-//	           budgetRemaining >= x
+//	lease shards  put if absent, shard k: leased = leaseRemaining   once per batch, every shard at once
+//	              = promotion.SplitLease(x, ...)[k]
+//	batch state   condition check: still pending                  (a done batch never leases)
+//	promotion     budgetRemaining -= x if status active and       (no write when x is 0)
+//	              budgetRemaining >= x
 //
 // x is promotion.BatchLease of the budget read: candidates × credit,
-// bounded by budgetRemaining. Each grant spends the lease (grants.go); the
-// transaction that marks the batch done also sets the lease's returnedAt
-// (conditioned on leaseRemaining as read and not returned yet) and adds
-// leaseRemaining back to budgetRemaining, or checks that no lease exists,
-// so a lease is returned exactly once and never taken after its batch is
-// done.
+// bounded by budgetRemaining, spread over min(LeaseShards, candidates)
+// shards, each a partition of its own, candidate i's credit in shard
+// i mod shards. Each grant spends one shard (grants.go): its own, or the
+// first that can pay. The transaction that marks the batch done also sets
+// every shard's returnedAt (conditioned on its leaseRemaining as read and
+// not returned yet) and adds what they hold back to budgetRemaining, or
+// checks that no lease exists, so a lease is returned exactly once and
+// never taken after its batch is done.
 
 var _ promotion.PromotionRuns = (*Store)(nil)
 
@@ -66,11 +71,27 @@ func keyBatch(shopID, promoID, runID string, seq int) key {
 	return key{fmt.Sprintf("%sPROMO#%s#RUN#%s#BATCH#%08d", shopPrefix(shopID), promoID, runID, seq), "BATCH"}
 }
 
-// keyLease is a batch's lease of the promotion's budget, beside the batch.
-func keyLease(shopID, promoID, runID string, seq int) key {
-	// Each batch's lease is a partition of its own: every grant of the
-	// batch writes it, and batches run in parallel.
-	return key{keyBatch(shopID, promoID, runID, seq).pk, "LEASE"}
+// keyBatchState is a batch's status (pending, done), beside its
+// candidates: a small item, so that leasing and completing a batch do not
+// write the large one again.
+func keyBatchState(shopID, promoID, runID string, seq int) key {
+	return key{keyBatch(shopID, promoID, runID, seq).pk, "STATE"}
+}
+
+// keyLease is shard k of a batch's lease of the promotion's budget. Every
+// shard is a partition of its own: each grant of the batch writes one of
+// them, so none takes more than about one grant in LeaseShards.
+func keyLease(shopID, promoID, runID string, seq, k int) key {
+	return key{fmt.Sprintf("%s#LEASE#%02d", keyBatch(shopID, promoID, runID, seq).pk, k), "LEASE"}
+}
+
+// leaseKeys are the shards of the lease of a batch of n candidates.
+func leaseKeys(shopID, promoID, runID string, seq, n int) []key {
+	out := make([]key, max(1, min(LeaseShards, n)))
+	for k := range out {
+		out[k] = keyLease(shopID, promoID, runID, seq, k)
+	}
+	return out
 }
 
 func keyWaiting(shopID, promoID, grantKey string) key {
@@ -393,6 +414,12 @@ func (s *Store) RunOrders(ctx context.Context, shopID string, run gc.PromotionRu
 	return s.runOrders(ctx, shopID, run, limit)
 }
 
+// OrderCursor is the run cursor after order o: the position RunOrders
+// returns after a page that ends with o.
+func (s *Store) OrderCursor(o gc.Order) string {
+	return encodeCursor(item{attrGSI1SK: avS(fmtTime(o.CreatedAt) + "#" + o.ID)})
+}
+
 func (s *Store) runOrders(ctx context.Context, shopID string, run gc.PromotionRun, limit int) ([]gc.Order, string, error) {
 	// Orders are sharded by day: the run's days, every shard, merged by
 	// time. The cursor is the sort key of the last order returned.
@@ -404,14 +431,26 @@ func (s *Store) runOrders(ctx context.Context, shopID string, run gc.PromotionRu
 		}
 		after = start.s(attrGSI1SK)
 	}
-	// The days before the cursor's are done: read from its day on.
+	// The days before the cursor's are done: read from its day on, one day
+	// at a time (a day's orders all sort before the next day's), so a page
+	// queries the shards of the days it needs and no more.
 	from := run.From
 	if t, err := time.Parse(timeLayout, strings.SplitN(after, "#", 2)[0]); err == nil && t.After(from) {
 		from = t
 	}
-	items, more, err := s.queryMerged(ctx, gsiDaily(shopID, "ORDERS", from, run.Until), after, fmtTime(run.Until), limit)
-	if err != nil {
-		return nil, "", fmt.Errorf("run orders: %w", err)
+	var items []item
+	more := false
+	ds := days(from, run.Until)
+	for i, d := range ds {
+		page, dayMore, err := s.queryMerged(ctx, shardKeys(shopPrefix(shopID)+"ORDERS#"+d, ListShards), after, fmtTime(run.Until), max(limit-len(items), 0))
+		if err != nil {
+			return nil, "", fmt.Errorf("run orders: %w", err)
+		}
+		items = append(items, page...)
+		if limit > 0 && len(items) >= limit {
+			more = dayMore || i < len(ds)-1
+			break
+		}
 	}
 	orders := make([]gc.Order, 0, len(items))
 	for _, it := range items {
@@ -554,14 +593,16 @@ func (s *Store) SaveRunStep(ctx context.Context, shopID string, run gc.Promotion
 		b["runId"] = avS(run.ID)
 		b["seq"] = avN(int64(next.Batches))
 		b["phase"] = avS(string(run.Phase))
-		b["status"] = avS("pending")
 		cands := make([]types.AttributeValue, len(step.Candidates))
 		for i, c := range step.Candidates {
 			cands[i] = candidateAV(c)
 		}
 		b["candidates"] = avL(cands)
 		b["createdAt"] = avS(fmtTime(now))
-		acts = append(acts, s.putNew(b, errRunMoved))
+		st := keyBatchState(shopID, run.PromotionID, run.ID, next.Batches).av()
+		st["seq"] = avN(int64(next.Batches))
+		st["status"] = avS("pending")
+		acts = append(acts, s.putNew(b, errRunMoved), s.putNew(st, errRunMoved))
 	}
 	add := addCounts(step.Counts, names, vals)
 	acts = append(acts, s.update(keyRun(shopID, run.PromotionID, run.ID), updateExpr(set, add), cond, names, vals, errRunMoved))
@@ -577,17 +618,26 @@ func (s *Store) SaveRunStep(ctx context.Context, shopID string, run gc.Promotion
 	return next, nil
 }
 
-// Batch reads a batch.
+// Batch reads a batch: its candidates and its state, in one BatchGetItem.
 func (s *Store) Batch(ctx context.Context, shopID, promoID, runID string, seq int) (promotion.PromotionBatch, error) {
-	it, err := s.getOne(ctx, keyBatch(shopID, promoID, runID, seq))
+	var it, state item
+	err := s.batchGet(ctx, []item{keyBatch(shopID, promoID, runID, seq).av(), keyBatchState(shopID, promoID, runID, seq).av()}, "", nil,
+		func(got item) (bool, error) {
+			if got.s(attrSK) == "STATE" {
+				state = got
+			} else {
+				it = got
+			}
+			return true, nil
+		})
 	if err != nil {
 		return promotion.PromotionBatch{}, fmt.Errorf("get batch: %w", err)
 	}
-	if it == nil {
+	if it == nil || state == nil {
 		return promotion.PromotionBatch{}, gc.Errorf(gc.ENOTFOUND, "promotion batch not found")
 	}
 	b := promotion.PromotionBatch{PromotionID: it.s("promotionId"), RunID: it.s("runId"), Seq: seq,
-		Waiting: it.s("phase") == string(gc.PhaseWaiting), Done: it.s("status") == "done"}
+		Waiting: it.s("phase") == string(gc.PhaseWaiting), Done: state.s("status") == "done"}
 	for _, v := range it.l("candidates") {
 		c, err := decodeCandidate(asItem(v))
 		if err != nil {
@@ -600,11 +650,11 @@ func (s *Store) Batch(ctx context.Context, shopID, promoID, runID string, seq in
 
 // OutstandingBatches lists a run's batches that are not done.
 func (s *Store) OutstandingBatches(ctx context.Context, shopID string, run gc.PromotionRun) ([]int, error) {
-	// Every batch is its own partition: read them all by key (the run
+	// Every batch is its own partition: read their states by key (the run
 	// knows how many it cut), 100 a request, and keep the pending ones.
 	var keys []item
 	for seq := 1; seq <= run.Batches; seq++ {
-		keys = append(keys, keyBatch(shopID, run.PromotionID, run.ID, seq).av())
+		keys = append(keys, keyBatchState(shopID, run.PromotionID, run.ID, seq).av())
 	}
 	var seqs []int
 	err := s.batchGet(ctx, keys, "seq, #status", map[string]string{"#status": "status"}, func(it item) (bool, error) {
@@ -683,9 +733,10 @@ const (
 	attrLeaseReturned  = "returnedAt"
 )
 
-// LeaseBudget moves the batch's share of the promotion's budget to a lease
-// item keyed by the batch, once: the lease is put only if absent, and only
-// while the batch is pending.
+// LeaseBudget moves the batch's share of the promotion's budget to the
+// batch's lease shards, once: the shards are put only if absent (all in
+// one transaction, so the first says whether the batch is leased), and
+// only while the batch is pending.
 func (s *Store) LeaseBudget(ctx context.Context, shopID string, p gc.Promotion, b promotion.PromotionBatch) error {
 	if p.Budget == nil {
 		return nil
@@ -693,10 +744,10 @@ func (s *Store) LeaseBudget(ctx context.Context, shopID string, p gc.Promotion, 
 	if !gc.ValidID("pro", p.ID) {
 		return gc.ErrPromotionNotFound
 	}
-	lk := keyLease(shopID, p.ID, b.RunID, b.Seq)
+	lks := leaseKeys(shopID, p.ID, b.RunID, b.Seq, len(b.Candidates))
 	status := map[string]string{"#status": "status"}
 	for attempt := 1; ; attempt++ {
-		items, err := s.get(ctx, keyPromotion(shopID, p.ID), lk)
+		items, err := s.get(ctx, keyPromotion(shopID, p.ID), lks[0])
 		if errors.Is(err, errRetry) && attempt < s.maxAttempts {
 			s.backoff(ctx, attempt)
 			continue
@@ -717,17 +768,22 @@ func (s *Store) LeaseBudget(ctx context.Context, shopID string, p gc.Promotion, 
 			return promotion.ErrPromotionNotActive
 		}
 		x := promotion.BatchLease(cur, len(b.Candidates))
+		shares := promotion.SplitLease(x, cur.CreditAmount, len(b.Candidates), len(lks))
 		now := fmtTime(s.now())
-		lease := lk.av()
-		lease["promotionId"] = avS(p.ID)
-		lease["runId"] = avS(b.RunID)
-		lease["seq"] = avN(int64(b.Seq))
-		lease[attrLeased] = avN(x)
-		lease[attrLeaseRemaining] = avN(x)
-		lease["createdAt"] = avS(now)
-		pending := s.check(keyBatch(shopID, p.ID, b.RunID, b.Seq), "#status = :pending", status, item{":pending": avS("pending")})
+		pending := s.check(keyBatchState(shopID, p.ID, b.RunID, b.Seq), "#status = :pending", status, item{":pending": avS("pending")})
 		pending.fail = errBatchDone
-		acts := []action{pending, s.putNew(lease, errLeased)}
+		acts := []action{pending}
+		for k, lk := range lks {
+			lease := lk.av()
+			lease["promotionId"] = avS(p.ID)
+			lease["runId"] = avS(b.RunID)
+			lease["seq"] = avN(int64(b.Seq))
+			lease["shard"] = avN(int64(k))
+			lease[attrLeased] = avN(shares[k])
+			lease[attrLeaseRemaining] = avN(shares[k])
+			lease["createdAt"] = avS(now)
+			acts = append(acts, s.putNew(lease, errLeased))
+		}
 		if x > 0 {
 			acts = append(acts, s.update(keyPromotion(shopID, p.ID), "SET budgetRemaining = budgetRemaining - :x",
 				"#status = :active AND budgetRemaining >= :x", status,
@@ -748,13 +804,17 @@ func (s *Store) LeaseBudget(ctx context.Context, shopID string, p gc.Promotion, 
 
 // CompleteBatch marks a batch done, adds its counts to the run and returns
 // the unused lease to the promotion's budget, in one transaction
-// conditioned on the batch being pending and on the lease as read (or its
-// absence); a grant or a lease in between makes it read again.
+// conditioned on the batch being pending and on every lease shard as read
+// (or on the lease's absence); a grant or a lease in between makes it read
+// again.
 func (s *Store) CompleteBatch(ctx context.Context, shopID string, b promotion.PromotionBatch, counts gc.RunCounts) (bool, error) {
-	lk := keyLease(shopID, b.PromotionID, b.RunID, b.Seq)
+	lks := leaseKeys(shopID, b.PromotionID, b.RunID, b.Seq, len(b.Candidates))
 	for attempt := 1; ; attempt++ {
-		lease, err := s.getOne(ctx, lk)
-		if err != nil {
+		leases, err := s.get(ctx, lks...)
+		if errors.Is(err, errRetry) && attempt < s.maxAttempts {
+			s.backoff(ctx, attempt)
+			continue
+		} else if err != nil {
 			return false, fmt.Errorf("complete batch %d of run %s: %w", b.Seq, b.RunID, err)
 		}
 		now := fmtTime(s.now())
@@ -762,27 +822,35 @@ func (s *Store) CompleteBatch(ctx context.Context, shopID string, b promotion.Pr
 		vals := item{":one": avN(1), ":now": avS(now)}
 		add := append([]string{"batchesDone :one"}, addCounts(counts, names, vals)...)
 		acts := []action{
-			s.update(keyBatch(shopID, b.PromotionID, b.RunID, b.Seq), "SET #status = :done, doneAt = :now",
+			s.update(keyBatchState(shopID, b.PromotionID, b.RunID, b.Seq), "SET #status = :done, doneAt = :now",
 				"#status = :pending", map[string]string{"#status": "status"},
 				item{":done": avS("done"), ":pending": avS("pending"), ":now": avS(now)}, errBatchDone),
 			s.update(keyRun(shopID, b.PromotionID, b.RunID), updateExpr([]string{"updatedAt = :now"}, add),
 				"attribute_exists(PK)", names, vals, nil),
 		}
 		switch {
-		case lease == nil:
-			// No lease may be taken while the batch is being marked done.
-			acts = append(acts, s.check(lk, "attribute_not_exists(PK)", nil, nil))
-		case lease.s(attrLeaseReturned) == "":
-			left, err := lease.n(attrLeaseRemaining)
-			if err != nil {
-				return false, err
+		case leases[0] == nil:
+			// No lease may be taken while the batch is being marked done
+			// (a lease puts every shard at once: the first is enough).
+			acts = append(acts, s.check(lks[0], "attribute_not_exists(PK)", nil, nil))
+		case leases[0].s(attrLeaseReturned) == "":
+			var total int64
+			for k, l := range leases {
+				if l == nil {
+					return false, fmt.Errorf("complete batch %d of run %s: lease shard %d is missing", b.Seq, b.RunID, k)
+				}
+				left, err := l.n(attrLeaseRemaining)
+				if err != nil {
+					return false, err
+				}
+				total += left
+				acts = append(acts, s.update(lks[k], "SET "+attrLeaseReturned+" = :now, returnedAmount = :left",
+					attrLeaseRemaining+" = :left AND attribute_not_exists("+attrLeaseReturned+")", nil,
+					item{":now": avS(now), ":left": avN(left)}, nil))
 			}
-			acts = append(acts, s.update(lk, "SET "+attrLeaseReturned+" = :now, returnedAmount = :left",
-				attrLeaseRemaining+" = :left AND attribute_not_exists("+attrLeaseReturned+")", nil,
-				item{":now": avS(now), ":left": avN(left)}, nil))
-			if left > 0 {
+			if total > 0 {
 				acts = append(acts, s.update(keyPromotion(shopID, b.PromotionID), "SET budgetRemaining = budgetRemaining + :left",
-					"attribute_exists(budgetRemaining)", nil, item{":left": avN(left)}, nil))
+					"attribute_exists(budgetRemaining)", nil, item{":left": avN(total)}, nil))
 			}
 		}
 		// (A returned lease means the batch is done: its condition fails.)

@@ -6,6 +6,7 @@ import (
 	"hash/fnv"
 	"sort"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -17,8 +18,8 @@ import (
 // takes about 1,000 write units a second). These are the only shard
 // counts; a reader fans out over exactly these.
 const (
-	// ListShards spreads a shop's transactions and orders (per day), and
-	// its customers and gift cards. Each mutation writes at most about one
+	// ListShards spreads a shop's transactions and orders (per day), its
+	// gift cards and its holds. Each mutation writes at most about one
 	// write unit to these lists in all, so 16 shards keep every partition
 	// under 0.1 unit per mutation: 10,000 mutations/s for one shop
 	// (infra/bench figure 8).
@@ -31,7 +32,54 @@ const (
 	// run. The sender reads every pending shard of every shop on each run
 	// (128 small queries a shop), the price of it.
 	MailShards = 128
+	// CustomerShards spreads a shop's customer list. A customer's every
+	// balance change rewrites its entry there (the index holds the whole
+	// item, about a write unit), and the customers active at a time can be
+	// few (a promotion run's few hundred): with 16 shards the fullest of
+	// 250 customers' shards took 0.11 units a grant of a run (infra/bench
+	// figure 8); 64 keep it near 0.05. The audit reads them all (64
+	// queries a shop).
+	CustomerShards = 64
+	// LeaseShards spreads a promotion batch's lease of the budget over
+	// that many items (fewer for a batch of fewer candidates), each a
+	// partition of its own: every grant of a batch spends its lease, and a
+	// shard takes about one grant in LeaseShards (promorun.go).
+	LeaseShards = 16
 )
+
+// partitionQueries is how many partitions a reader of a sharded list
+// queries at once.
+const partitionQueries = 8
+
+// inParallel runs f for 0..n-1, up to partitionQueries at once, and
+// returns the first error (the calls still running are cancelled).
+func inParallel(ctx context.Context, n int, f func(ctx context.Context, i int) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		mu    sync.Mutex
+		first error
+		wg    sync.WaitGroup
+	)
+	sem := make(chan struct{}, partitionQueries)
+	for i := range n {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			if err := f(ctx, i); err != nil {
+				mu.Lock()
+				if first == nil {
+					first = err
+				}
+				mu.Unlock()
+				cancel()
+			}
+		}()
+	}
+	wg.Wait()
+	return first
+}
 
 // shardOf draws an item's shard from its id (FNV-1a): uniform over the
 // ids, and the same every time the item is written, so an update keeps it
@@ -68,21 +116,28 @@ func shardKeys(base string, n int) []string {
 // in sort-key order across the partitions: all of them if limit is 0, else
 // the first limit, and more says whether any are left after those.
 //
-// With a limit it merges in rounds: each round reads a small page from
-// every partition (about limit/len(pks) + 2 items), and keeps only the
-// items up to the smallest last key among the partitions that have more,
-// because a partition with more could still hold an item below any larger
-// key. The partition that sets that bound gives its whole page, so each
-// round makes progress, and the items read but not kept are about one page
-// a partition: the merge is exact and reads at most about twice what it
-// returns plus a page a partition.
+// With a limit it merges in rounds: each round reads a page from every
+// partition that may hold more (half as much again as its share of what is
+// still wanted, plus 2: 1.5 × wanted/partitions + 2 items), and keeps only
+// the items up to the smallest last key among the partitions that have
+// more, because a partition with more could still hold an item below any
+// larger key. The partition that sets that bound gives its whole page, so
+// each round makes progress; the half page of slack makes one round enough
+// for items spread evenly over the partitions (the shards: FNV of the id),
+// so a call costs about one query a partition, and the items read but not
+// kept are about a page a partition: the merge is exact and reads at most
+// about twice what it returns plus a page a partition.
 func (s *Store) queryMerged(ctx context.Context, pks []string, after, until string, limit int) (items []item, more bool, err error) {
 	if limit <= 0 {
-		for _, pk := range pks {
-			page, _, err := s.queryRange(ctx, pk, after, until, 0)
-			if err != nil {
-				return nil, false, err
-			}
+		pages := make([][]item, len(pks))
+		err := inParallel(ctx, len(pks), func(ctx context.Context, i int) (err error) {
+			pages[i], _, err = s.queryRange(ctx, pks[i], after, until, 0)
+			return err
+		})
+		if err != nil {
+			return nil, false, err
+		}
+		for _, page := range pages {
 			items = append(items, page...)
 		}
 		sortBySK(items)
@@ -94,15 +149,20 @@ func (s *Store) queryMerged(ctx context.Context, pks []string, after, until stri
 	live := pks
 	var carry []item
 	for len(items) < limit {
-		k := max(2, (limit-len(items))/max(len(live), 1)+2)
+		k := max(2, (3*(limit-len(items))+2*len(live)-1)/(2*max(len(live), 1))+2)
 		var fresh []item
 		bound, anyMore := "", false
 		var still []string
-		for _, pk := range live {
-			page, hasMore, err := s.queryRange(ctx, pk, after, until, k)
-			if err != nil {
-				return nil, false, err
-			}
+		pages, mores := make([][]item, len(live)), make([]bool, len(live))
+		err := inParallel(ctx, len(live), func(ctx context.Context, i int) (err error) {
+			pages[i], mores[i], err = s.queryRange(ctx, live[i], after, until, k)
+			return err
+		})
+		if err != nil {
+			return nil, false, err
+		}
+		for i, pk := range live {
+			page, hasMore := pages[i], mores[i]
 			if !hasMore {
 				carry = append(carry, page...)
 				continue

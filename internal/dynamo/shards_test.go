@@ -5,6 +5,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/giftcredit/giftcredit/infra/localaws"
 	"github.com/giftcredit/giftcredit/internal/dynamo"
 	gc "github.com/giftcredit/giftcredit/internal/giftcredit"
 	"github.com/giftcredit/giftcredit/internal/promotion"
@@ -119,5 +124,41 @@ func TestResolveGuests(t *testing.T) {
 	}
 	if cands[0].CustomerID != known.ID || cands[1].CustomerID != "" || cands[2].CustomerID != "cus_given" {
 		t.Fatalf("resolved %+v", cands)
+	}
+}
+
+// TestAuditReadsOrdersOfDaysWithTransactions: the audit reads every
+// transaction shard of every day of the shop's life but the order shards
+// only of the days that have a transaction (an order is written with its
+// own), and still checks every order: a tampered total is a breach.
+func TestAuditReadsOrdersOfDaysWithTransactions(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	o := MustOrder(t, e, "", "guest@example.com", "USD", 5000)
+	e.clock.ns.Add(int64(5 * 24 * time.Hour))
+	e.counter.Reset()
+	MustAudit(t, e)
+	// The shop's life with a day's margin each side: 2026-10-31..11-07.
+	want := 8*dynamo.ListShards + dynamo.ListShards + dynamo.CustomerShards + 2*dynamo.ListShards // transactions, orders of 11-01, customers, cards, holds
+	if got := e.counter.Counts()["Query"]; got != want {
+		t.Fatalf("the audit made %d queries, want %d", got, want)
+	}
+
+	client := localaws.NewDynamoClient(e.dyn.URL(), nil)
+	_, err := client.UpdateItem(e.ctx, &dynamodb.UpdateItemInput{TableName: aws.String("giftcredit"),
+		Key: map[string]types.AttributeValue{"PK": &types.AttributeValueMemberS{Value: "SHOP#" + e.shop.ID + "#ORDER#" + o.ID},
+			"SK": &types.AttributeValueMemberS{Value: "ORDER"}},
+		UpdateExpression:          aws.String("SET #t = :t"),
+		ExpressionAttributeNames:  map[string]string{"#t": "total"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":t": &types.AttributeValueMemberN{Value: "4999"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := e.store.Audit(e.ctx, e.shop.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.OK() {
+		t.Fatal("the audit missed an order whose total does not follow from its lines")
 	}
 }

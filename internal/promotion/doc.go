@@ -21,7 +21,12 @@
 // the page's candidates become the run's next numbered batch, written
 // together with the run's new cursor and counts in one conditional
 // transaction, so a step is saved entirely or not at all, and two
-// invocations driving one run never both advance it.
+// invocations driving one run never both advance it. The orders index is
+// read ahead: one read fetches ReadAhead pages (at most as many as the
+// invocation may still scan) and the steps are cut from it in order, each
+// saving the cursor after its own last order, so the index's shards are
+// queried once for several steps and a killed invocation resumes at the
+// first page it had not saved, as before; the batches are the same.
 //
 // Each batch is processed once it is written: in the same invocation
 // (inline) while the invocation's InlineGrants allowance lasts, else sent as
@@ -69,6 +74,12 @@
 //
 // # Scale
 //
+// A batch is PageSize (100) orders: everything a run writes per batch
+// rather than per grant (the step, the lease taken and returned, the
+// counts: about 6 write units on the promotion's partition) is then about
+// 0.06 write units a grant, well inside what one partition takes at 10,000
+// grants a second.
+//
 // One scheduler invocation scans at most ScanSteps pages of a run when a
 // queue is configured; it then hands the scan itself to the queue (a scan
 // message), so a run of any size proceeds from invocation to invocation
@@ -81,15 +92,21 @@
 // only so many writes a second): before its first grant a batch leases
 // BatchLease of the budget (at most what its candidates could earn,
 // bounded by what is left) in one conditional write, once per batch
-// however often it is processed; each grant then spends the lease, as a
-// condition of the grant's transaction, and CompleteBatch returns what is
-// left of it in the transaction that marks the batch done. So the budget is
+// however often it is processed, spread over lease shards (SplitLease: the
+// credit of each candidate the lease covers, in time order, goes to the
+// candidate's shard, so no one item takes every grant of the batch); each
+// grant then spends a shard, its own or, if that one cannot pay, the first
+// that can, as a condition of the grant's transaction, and CompleteBatch
+// returns what is left of every shard in the transaction that marks the
+// batch done. So the budget is
 // never over-granted and none of it is lost; while batches run, the
 // promotion's budgetRemaining is lower by what they hold. A grant whose
 // lease cannot pay is paid from what is left unleased, if anything; only
 // when neither can is it skipped as budget_exhausted. A run whose batches
 // are processed one after the other grants exactly what it would if every
-// grant spent the promotion's budget directly. Under parallel workers a
+// grant spent the promotion's budget directly (first come, first served:
+// the shards of a batch together pay exactly what one lease would, since
+// a grant whose own shard is empty takes another's). Under parallel workers a
 // candidate can be skipped while another batch holds budget it will return
 // unused (a lease is an upper bound: candidates are also skipped for other
 // reasons), so such a run may grant less than the budget allowed, never

@@ -154,6 +154,11 @@ type GrantRequest struct {
 	// promotion's budget pays the grant (see PromotionRuns.LeaseBudget); 0
 	// (no batch) pays from the promotion's budget directly.
 	Seq int
+	// Index is the candidate's position in its batch of BatchSize
+	// candidates: the batch's lease is spread over several lease shards
+	// (SplitLease), and the candidate spends its own shard (LeaseShard)
+	// first.
+	Index, BatchSize int
 }
 
 // GrantOutcome is what became of a candidate. A grant written earlier by
@@ -191,6 +196,9 @@ type PromotionRuns interface {
 	// RunOrders returns up to limit orders of the run's window after its
 	// cursor, in time order, and the cursor after them ("" at the end).
 	RunOrders(ctx context.Context, shopID string, run gc.PromotionRun, limit int) (orders []gc.Order, next string, err error)
+	// OrderCursor is the cursor after order o of the run's window: what
+	// RunOrders returns as next after a page that ends with o.
+	OrderCursor(o gc.Order) string
 	// RunWaiting returns up to limit candidates waiting from earlier runs
 	// after the run's cursor, and the cursor after them ("" at the end).
 	RunWaiting(ctx context.Context, shopID string, run gc.PromotionRun, limit int) (cands []GrantCandidate, next string, err error)
@@ -247,7 +255,9 @@ type GrantRecord struct {
 // found), the customer (nil: none), how many grants the customer has of
 // this promotion, the current status of each of the candidate's cards
 // (absent: the card is gone) and what is left of the batch's lease of the
-// budget (nil: no lease, or one already returned).
+// budget: Lease in the candidate's own lease shard (nil: no lease, or one
+// already returned), Shards in every shard of the batch's lease by shard
+// number, the own one included (0 for one returned).
 type GrantState struct {
 	Existing   *GrantRecord
 	Promotion  *gc.Promotion
@@ -255,17 +265,19 @@ type GrantState struct {
 	Granted    int64
 	CardStatus map[string]gc.CardStatus
 	Lease      *int64
+	Shards     []int64
 }
 
 // GrantPlan is the decision of a grant: the outcome, and when it grants,
 // the transaction, the customer's balance change and, for a promotion with
-// a budget, whether the batch's lease pays the credit (FromLease) or the
-// promotion's budget does.
+// a budget, whether the batch's lease pays the credit (FromLease, from
+// lease shard LeaseShard) or the promotion's budget does.
 type GrantPlan struct {
-	Outcome   GrantOutcome
-	Tx        *gc.Transaction
-	Change    *gc.BalanceChange
-	FromLease bool
+	Outcome    GrantOutcome
+	Tx         *gc.Transaction
+	Change     *gc.BalanceChange
+	FromLease  bool
+	LeaseShard int
 }
 
 // BatchLease is how much of a promotion's budget a batch of n candidates
@@ -283,6 +295,37 @@ func BatchLease(p gc.Promotion, n int) int64 {
 	return int64(n) * p.CreditAmount
 }
 
+// SplitLease spreads a batch's lease x of n candidates over k lease
+// shards, so that no one item takes every grant of the batch: candidate i
+// spends shard LeaseShard(i, k) first, and the credit of each of the first
+// x/credit candidates is put in that candidate's shard (what cannot make a
+// whole credit goes with the next candidate). The shares add up to x.
+func SplitLease(x, credit int64, n, k int) []int64 {
+	k = max(k, 1)
+	shares := make([]int64, k)
+	if x <= 0 {
+		return shares
+	}
+	if credit <= 0 || n <= 0 {
+		shares[0] = x
+		return shares
+	}
+	whole := min(x/credit, int64(n))
+	for i := int64(0); i < whole; i++ {
+		shares[LeaseShard(int(i), k)] += credit
+	}
+	shares[LeaseShard(int(whole%int64(n)), k)] += x - whole*credit
+	return shares
+}
+
+// LeaseShard is the lease shard candidate i of a batch spends first, of k.
+func LeaseShard(i, k int) int {
+	if k <= 1 || i < 0 {
+		return 0
+	}
+	return i % k
+}
+
 // PlanGrant decides one candidate's grant, in this order: an existing
 // grant is reported (granted again to the run that wrote it, so a retried
 // batch counts the same; already granted to any other); a missing
@@ -290,9 +333,12 @@ func BatchLease(p gc.Promotion, n int) int64 {
 // ErrPromotionNotActive; then the skips: no customer, the cards no longer
 // qualify, the customer's limit, the budget. Otherwise it grants the
 // promotion's credit, balanced against promotion expense. The batch's
-// lease pays the credit if it can; else what is left of the promotion's
-// budget, unleased, does (a lease bounded by the budget ran out while other
-// batches returned theirs); if neither can, the budget is exhausted.
+// lease pays the credit if it can: the candidate's own lease shard, else
+// the first other shard of the batch that can (a candidate skipped earlier
+// left its credit there), so that a batch granted in order grants what one
+// lease would; else what is left of the promotion's budget, unleased, does
+// (a lease bounded by the budget ran out while other batches returned
+// theirs); if neither can, the budget is exhausted.
 func PlanGrant(st gc.Stamp, r GrantRequest, s GrantState) (GrantPlan, error) {
 	var p GrantPlan
 	if g := s.Existing; g != nil {
@@ -326,9 +372,18 @@ func PlanGrant(st gc.Stamp, r GrantRequest, s GrantState) (GrantPlan, error) {
 		return p, nil
 	}
 	if promo.BudgetRemaining != nil {
+		other := -1
+		for k, left := range s.Shards {
+			if left >= promo.CreditAmount {
+				other = k
+				break
+			}
+		}
 		switch {
 		case s.Lease != nil && *s.Lease >= promo.CreditAmount:
-			p.FromLease = true
+			p.FromLease, p.LeaseShard = true, LeaseShard(r.Index, len(s.Shards))
+		case other >= 0:
+			p.FromLease, p.LeaseShard = true, other
 		case *promo.BudgetRemaining >= promo.CreditAmount:
 		default:
 			p.Outcome.Skip = gc.SkipBudgetExhausted

@@ -34,6 +34,9 @@ func TestPlanGrant(t *testing.T) {
 		granted   bool
 		wantTx    bool
 		fromLease bool
+		// index is the candidate's place in its batch, shard the lease
+		// shard that pays (from lease only).
+		index, shard int
 	}{
 		{name: "grants the credit against promotion expense", state: promotion.GrantState{Promotion: &promo, Customer: &cust, CardStatus: active}, granted: true, wantTx: true},
 		{name: "an existing grant of this run counts again", run: "run_1",
@@ -58,6 +61,17 @@ func TestPlanGrant(t *testing.T) {
 		{name: "an empty lease and a spent budget", state: promotion.GrantState{Promotion: &spent, Customer: &cust, CardStatus: active, Lease: budget(0)}, skip: gc.SkipBudgetExhausted},
 		{name: "the customer's limit, before the lease", state: promotion.GrantState{Promotion: &spent, Customer: &cust, CardStatus: active, Granted: 2, Lease: budget(1000)}, skip: gc.SkipCustomerLimit},
 		{name: "without a budget a lease is ignored", state: promotion.GrantState{Promotion: &promo, Customer: &cust, CardStatus: active, Lease: budget(0)}, granted: true, wantTx: true},
+		{name: "the candidate's own lease shard pays first", index: 4,
+			state:   promotion.GrantState{Promotion: &spent, Customer: &cust, CardStatus: active, Lease: budget(2000), Shards: []int64{1000, 2000, 0}},
+			granted: true, wantTx: true, fromLease: true, shard: 1},
+		{name: "another shard pays when its own cannot (a candidate skipped before it left its credit there)", index: 2,
+			state:   promotion.GrantState{Promotion: &spent, Customer: &cust, CardStatus: active, Lease: budget(0), Shards: []int64{0, 999, 0, 1000}},
+			granted: true, wantTx: true, fromLease: true, shard: 3},
+		{name: "no shard can pay: the budget left unleased does", index: 1,
+			state:   promotion.GrantState{Promotion: &enough, Customer: &cust, CardStatus: active, Lease: budget(999), Shards: []int64{999, 999}},
+			granted: true, wantTx: true},
+		{name: "no shard and no budget can pay", index: 1,
+			state: promotion.GrantState{Promotion: &tight, Customer: &cust, CardStatus: active, Shards: []int64{0, 0}}, skip: gc.SkipBudgetExhausted},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -66,7 +80,7 @@ func TestPlanGrant(t *testing.T) {
 				run = "run_1"
 			}
 			st := gc.Stamp{TxID: "txn_new", Actor: gc.System("shp_1", "promotion-run"), IdempotencyKey: promotion.GrantIdempotencyKey("pro_1", "ord_1"), At: time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)}
-			p, err := promotion.PlanGrant(st, promotion.GrantRequest{RunID: run, Candidate: cand}, c.state)
+			p, err := promotion.PlanGrant(st, promotion.GrantRequest{RunID: run, Candidate: cand, Index: c.index, BatchSize: 8}, c.state)
 			if c.code == gc.ECONFLICT && err != promotion.ErrPromotionNotActive {
 				t.Fatalf("error %v, want ErrPromotionNotActive", err)
 			}
@@ -78,6 +92,9 @@ func TestPlanGrant(t *testing.T) {
 			}
 			if p.Outcome.Skip != c.skip || p.Outcome.Granted != c.granted || (p.Tx != nil) != c.wantTx || p.FromLease != c.fromLease {
 				t.Fatalf("outcome %+v (tx %v, from lease %v), want skip %q granted %v from lease %v", p.Outcome, p.Tx != nil, p.FromLease, c.skip, c.granted, c.fromLease)
+			}
+			if p.FromLease && p.LeaseShard != c.shard {
+				t.Fatalf("paid from lease shard %d, want %d", p.LeaseShard, c.shard)
 			}
 			if p.Tx != nil {
 				if err := p.Tx.Validate(); err != nil {
@@ -121,6 +138,44 @@ func TestBatchLease(t *testing.T) {
 			q.BudgetRemaining = c.left
 			if got := promotion.BatchLease(q, c.n); got != c.want {
 				t.Fatalf("BatchLease = %d, want %d", got, c.want)
+			}
+		})
+	}
+}
+
+// TestSplitLease: a batch's lease is spread over its shards candidate by
+// candidate, in order (each of the first lease/credit candidates' credit
+// in its own shard), and the shares add up to the lease.
+func TestSplitLease(t *testing.T) {
+	cases := []struct {
+		name     string
+		x        int64
+		n, k     int
+		want     []int64
+		shardOf4 int // LeaseShard(4, k)
+	}{
+		{name: "every candidate's credit, round the shards", x: 5000, n: 5, k: 3, want: []int64{2000, 2000, 1000}, shardOf4: 1},
+		{name: "one shard a candidate", x: 3000, n: 3, k: 3, want: []int64{1000, 1000, 1000}, shardOf4: 1},
+		{name: "bounded by the budget: the first candidates' shards", x: 2000, n: 5, k: 4, want: []int64{1000, 1000, 0, 0}, shardOf4: 0},
+		{name: "what makes no whole credit goes with the next candidate", x: 2500, n: 5, k: 4, want: []int64{1000, 1000, 500, 0}, shardOf4: 0},
+		{name: "no lease", x: 0, n: 5, k: 2, want: []int64{0, 0}, shardOf4: 0},
+		{name: "one shard", x: 3000, n: 3, k: 1, want: []int64{3000}, shardOf4: 0},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got := promotion.SplitLease(c.x, 1000, c.n, c.k)
+			if !slices.Equal(got, c.want) {
+				t.Fatalf("SplitLease(%d, 1000, %d, %d) = %v, want %v", c.x, c.n, c.k, got, c.want)
+			}
+			var sum int64
+			for _, v := range got {
+				sum += v
+			}
+			if sum != c.x {
+				t.Fatalf("the shares add up to %d, want %d", sum, c.x)
+			}
+			if s := promotion.LeaseShard(4, c.k); s != c.shardOf4 {
+				t.Fatalf("LeaseShard(4, %d) = %d, want %d", c.k, s, c.shardOf4)
 			}
 		})
 	}

@@ -65,9 +65,10 @@ type Store interface {
 
 // Defaults of the Service's settings.
 const (
-	DefaultPageSize        = 50
+	DefaultPageSize        = 100
 	DefaultInlineGrants    = 250
 	DefaultScanSteps       = 40
+	DefaultReadAhead       = 10
 	DefaultSettleLag       = time.Minute
 	DefaultFollowUp        = 30 * 24 * time.Hour
 	DefaultRedispatchAfter = 15 * time.Minute
@@ -95,8 +96,10 @@ type Service struct {
 	Logger *slog.Logger
 	// Composer composes the summary of a finished run (internal/mail).
 	Composer gc.Composer
-	// PageSize is how many orders (or waiting candidates) one step reads:
-	// at most that many candidates per batch (per card: more).
+	// PageSize is how many orders (or waiting candidates) one step takes:
+	// at most that many candidates per batch (per card: more). A batch is
+	// the unit of the writes a run makes per batch rather than per grant
+	// (doc.go, Scale), so it is not small.
 	PageSize int
 	// InlineGrants is how many candidates one invocation grants itself
 	// before it sends the rest to the Queue (ignored without a Queue); a
@@ -105,6 +108,11 @@ type Service struct {
 	// ScanSteps is how many steps one invocation scans of one run before it
 	// hands the scan to the Queue (ignored without a Queue).
 	ScanSteps int
+	// ReadAhead is how many pages of orders one read of the orders index
+	// fetches (at most the steps this invocation has left): the steps then
+	// cut their pages from it, so that the index's shards are queried once
+	// for several steps instead of once a step.
+	ReadAhead int
 	// SettleLag keeps the newest orders for the next run.
 	SettleLag time.Duration
 	// FollowUp is how long after a promotion's end waiting guest orders
@@ -281,11 +289,16 @@ func (s *Service) drive(ctx context.Context, inv *invocation, shop gc.Shop, p gc
 		run.Dispatched = seq
 	}
 	steps := 0
+	var ahead readAhead
 	for !run.ScanDone() {
 		if inv.outOfTime() || (s.Queue != nil && steps >= or(s.ScanSteps, DefaultScanSteps)) {
 			return s.continueLater(ctx, shop, run, saved)
 		}
-		step, err := s.scan(ctx, shop, p, run)
+		pages := or(s.ReadAhead, DefaultReadAhead)
+		if s.Queue != nil {
+			pages = min(pages, or(s.ScanSteps, DefaultScanSteps)-steps)
+		}
+		step, err := s.scan(ctx, shop, p, run, &ahead, pages)
 		if err != nil {
 			return err
 		}
@@ -326,16 +339,40 @@ func (s *Service) drive(ctx context.Context, inv *invocation, shop gc.Shop, p gc
 	return s.finish(ctx, inv, shop, p, run)
 }
 
-// scan reads the run's next page and turns it into a step.
-func (s *Service) scan(ctx context.Context, shop gc.Shop, p gc.Promotion, run gc.PromotionRun) (RunStep, error) {
+// readAhead holds the orders one read of the index returned beyond the
+// steps already cut from it: at is the run's cursor they follow, next the
+// cursor after the last of them ("" if the window ends there).
+type readAhead struct {
+	at, next string
+	orders   []gc.Order
+}
+
+// scan takes the run's next page and turns it into a step. In the orders
+// phase the page is cut from what was read ahead, and when that is used up
+// (or the run's cursor is not where it ends) pages pages are read at once;
+// the orders keep the index's time order, and each step's cursor is the
+// position after its last order, so a step saved and then interrupted
+// resumes exactly as if each page had been read alone.
+func (s *Service) scan(ctx context.Context, shop gc.Shop, p gc.Promotion, run gc.PromotionRun, ahead *readAhead, pages int) (RunStep, error) {
 	limit := or(s.PageSize, DefaultPageSize)
 	var step RunStep
 	switch run.Phase {
 	case gc.PhaseOrders:
-		orders, next, err := s.Store.RunOrders(ctx, shop.ID, run, limit)
-		if err != nil {
-			return step, err
+		if len(ahead.orders) == 0 || ahead.at != run.Cursor {
+			orders, next, err := s.Store.RunOrders(ctx, shop.ID, run, limit*max(pages, 1))
+			if err != nil {
+				return step, err
+			}
+			*ahead = readAhead{at: run.Cursor, next: next, orders: orders}
 		}
+		n := min(limit, len(ahead.orders))
+		orders := ahead.orders[:n]
+		ahead.orders = ahead.orders[n:]
+		next := ahead.next
+		if len(ahead.orders) > 0 {
+			next = s.Store.OrderCursor(orders[n-1])
+		}
+		ahead.at = next
 		for _, o := range orders {
 			cands, skips := Candidates(p, o)
 			step.Candidates = append(step.Candidates, cands...)
@@ -469,8 +506,9 @@ func (s *Service) process(ctx context.Context, inv *invocation, shop gc.Shop, p 
 			}
 		}
 		var counts gc.RunCounts
-		for _, c := range b.Candidates {
-			out, err := s.Store.Grant(ctx, GrantRequest{Shop: shop, Promotion: p, RunID: b.RunID, Candidate: c, Waiting: b.Waiting, Seq: b.Seq})
+		for i, c := range b.Candidates {
+			out, err := s.Store.Grant(ctx, GrantRequest{Shop: shop, Promotion: p, RunID: b.RunID, Candidate: c, Waiting: b.Waiting, Seq: b.Seq,
+				Index: i, BatchSize: len(b.Candidates)})
 			if err != nil {
 				return fmt.Errorf("batch %d of run %s, order %s: %w", b.Seq, b.RunID, c.OrderID, err)
 			}

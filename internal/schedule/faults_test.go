@@ -32,6 +32,14 @@ func job(tb testing.TB) context.Context {
 	return ctx
 }
 
+// recovered is the context of a run after the fault has cleared: it must
+// do all its work, however slow this machine is today.
+func recovered(tb testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	tb.Cleanup(cancel)
+	return ctx
+}
+
 func newFault(tb testing.TB, target string) *localaws.Fault {
 	tb.Helper()
 	f, err := localaws.NewFault(strings.TrimPrefix(target, "http://"))
@@ -113,13 +121,15 @@ func TestEmailSenderWithSESHung(t *testing.T) {
 	if err != nil || run.Err() != nil {
 		t.Fatalf("with SES hung: %v (deadline passed: %v); want a clean return in time", err, run.Err() != nil)
 	}
-	if res.Counts["sent"] != 0 || res.Counts["failed"] != 1 || res.Counts["deferred"] != 1 {
-		t.Fatalf("with SES hung: %v; want one failed and one deferred", res.Counts)
+	// How many it tried before its time ran low depends on this machine's
+	// speed: at least one, and none sent; the rest is left for later.
+	if res.Counts["sent"] != 0 || res.Counts["failed"] < 1 || res.Counts["failed"]+res.Counts["deferred"] != 2 {
+		t.Fatalf("with SES hung: %v; want none sent, at least one failed, the rest deferred", res.Counts)
 	}
 
 	f.Pass()
 	sender.Now = func() time.Time { return time.Now().Add(48 * time.Hour) } // past the failed one's backoff
-	res, err = sender.Handle(job(t), tick)
+	res, err = sender.Handle(recovered(t), tick)
 	if err != nil || res.Counts["sent"] != 2 {
 		t.Fatalf("after SES recovered: %v, %v; want both sent", res.Counts, err)
 	}
@@ -165,7 +175,7 @@ func TestAuditWithDynamoDBHung(t *testing.T) {
 		t.Fatalf("with no time per shop: %v, %v; want both shops deferred", res.Counts, err)
 	}
 	audit.PerShop = time.Second
-	if res, err = audit.Handle(job(t), tick); err != nil || res.Counts["shops"] != 2 {
+	if res, err = audit.Handle(recovered(t), tick); err != nil || res.Counts["shops"] != 2 {
 		t.Fatalf("recovered: %v, %v; want both shops audited", res.Counts, err)
 	}
 }
@@ -185,7 +195,7 @@ func TestPromotionWorkerWithDynamoDBHung(t *testing.T) {
 		t.Fatal("the tick queued nothing")
 	}
 	f := newFault(t, ps.dyn.URL())
-	hung := dynamo.New(localaws.NewDynamoClient(f.URL(), nil), "t", dynamo.WithKeyring(ps.kr), dynamo.WithComposer(mail.NewComposer("noreply@shop.test")))
+	hung := dynamo.New(localaws.NewDynamoClient(f.URL(), nil), "t", append(ps.opts(), dynamo.WithKeyring(ps.kr))...)
 	svc := ps.service(rec, 2, 1)
 	svc.Store = hung
 	worker := &schedule.PromotionWorker{Service: svc, Logger: discard(), Reserve: 500 * time.Millisecond}
@@ -230,7 +240,7 @@ func TestPromotionRunWithSQSHung(t *testing.T) {
 	client := sqs.New(sqs.Options{Region: "us-east-1", BaseEndpoint: aws.String(f.URL()),
 		Credentials: credentials.NewStaticCredentialsProvider("local", "local", "")})
 	q := &sqsqueue.Queue{Client: client, URL: f.URL() + "/000000000000/PromotionQueue"}
-	run := &schedule.PromotionRun{Service: ps.service(q, 0, 1), Logger: discard(), Now: time.Now}
+	run := &schedule.PromotionRun{Service: ps.service(q, 0, 1), Logger: discard(), Now: ps.now}
 	var tick events.EventBridgeEvent
 	loadEvent(t, "promotionrun-schedule.json", &tick)
 	ctx := job(t)

@@ -9,6 +9,7 @@ import (
 	"os"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -46,6 +47,19 @@ type promoShop struct {
 	promo  gc.Promotion
 	custs  []gc.Customer
 	orders int
+	clock  *clock
+}
+
+// clock is the business clock of a promoShop's stores and jobs: it stands
+// while the orders are placed and then moves past the promotion's window,
+// however long placing them took.
+type clock struct{ ns atomic.Int64 }
+
+func (c *clock) Now() time.Time      { return time.Unix(0, c.ns.Load()).UTC() }
+func (c *clock) Set(t time.Time)     { c.ns.Store(t.UnixNano()) }
+func (ps *promoShop) now() time.Time { return ps.clock.Now() }
+func (ps *promoShop) opts() []dynamo.Option {
+	return []dynamo.Option{dynamo.WithClock(ps.now), dynamo.WithComposer(mail.NewComposer("noreply@shop.test"))}
 }
 
 // newPromoShop places n qualifying gift-card orders, spread over three
@@ -54,15 +68,17 @@ func newPromoShop(tb testing.TB, n int) *promoShop {
 	tb.Helper()
 	ctx := context.Background()
 	dyn, kr := startDynamo(tb), testKeyring(tb)
-	ps := &promoShop{dyn: dyn, kr: kr, store: storeAt(tb, dyn.URL(), dynamo.WithComposer(mail.NewComposer("noreply@shop.test"))), orders: n}
+	ps := &promoShop{dyn: dyn, kr: kr, orders: n, clock: &clock{}}
+	start := time.Now().UTC()
+	ps.clock.Set(start)
+	ps.store = storeAt(tb, dyn.URL(), ps.opts()...)
 	var err error
 	if ps.shop, err = ps.store.CreateShop(ctx, gc.Shop{Name: "Promo Shop", AdminEmail: "admin@shop.test", DefaultCurrency: "USD"}); err != nil {
 		tb.Fatal(err)
 	}
 	a := gc.Actor{ShopID: ps.shop.ID, KeyID: "key_t", Role: gc.RoleAdmin}
-	now := time.Now().UTC()
 	if ps.promo, err = ps.store.CreatePromotion(ctx, a, "", gc.NewPromotion{Name: "Spring", Currency: "USD",
-		StartsAt: now.Add(-time.Hour), EndsAt: now.Add(time.Second), MinGiftCardAmount: 5000, CreditAmount: 1000, PerCustomerLimit: 100}); err != nil {
+		StartsAt: start.Add(-time.Hour), EndsAt: start.Add(time.Minute), MinGiftCardAmount: 5000, CreditAmount: 1000, PerCustomerLimit: 100}); err != nil {
 		tb.Fatal(err)
 	}
 	for i := range 3 {
@@ -80,7 +96,7 @@ func newPromoShop(tb testing.TB, n int) *promoShop {
 		}
 	}
 	// The run comes after the window has ended and settled.
-	time.Sleep(time.Until(ps.promo.EndsAt))
+	ps.clock.Set(ps.promo.EndsAt.Add(time.Minute))
 	return ps
 }
 
@@ -88,7 +104,7 @@ func newPromoShop(tb testing.TB, n int) *promoShop {
 // candidates and scans up to steps steps per invocation.
 func (ps *promoShop) service(q promotion.Queue, inline, steps int) *promotion.Service {
 	return &promotion.Service{Store: ps.store, Queue: q, Logger: discard(), Composer: mail.NewComposer("noreply@shop.test"),
-		PageSize: 2, InlineGrants: inline, ScanSteps: steps, SettleLag: time.Nanosecond}
+		PageSize: 2, InlineGrants: inline, ScanSteps: steps, SettleLag: time.Nanosecond, Now: ps.now}
 }
 
 func (ps *promoShop) check(tb testing.TB) {
@@ -132,7 +148,7 @@ func TestPromotionRunFansOutToWorkers(t *testing.T) {
 
 	var ev events.EventBridgeEvent
 	loadEvent(t, "promotionrun-schedule.json", &ev)
-	run := &schedule.PromotionRun{Service: ps.service(q, 2, 1), Logger: discard(), Now: time.Now}
+	run := &schedule.PromotionRun{Service: ps.service(q, 2, 1), Logger: discard(), Now: ps.now}
 	res, err := run.Handle(context.Background(), ev)
 	if err != nil {
 		t.Fatal(err)
