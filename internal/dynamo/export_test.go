@@ -129,11 +129,11 @@ func LiabilityBalancesForTest(ctx context.Context, s *Store, shopID string) (map
 		x[side] += v
 		out[cur] = x
 	}
-	err := each(ctx, s, gsiAllCards(shopID), decodeCard, func(c gc.CardState) { add(c.Currency, 0, c.Balance+c.Held) })
+	_, err := each(ctx, s, gsiAllCards(shopID), decodeCard, func(c gc.CardState) { add(c.Currency, 0, c.Balance+c.Held) })
 	if err != nil {
 		return nil, err
 	}
-	err = each(ctx, s, gsiAllCustomers(shopID), decodeCustomer, func(c gc.CustomerState) {
+	_, err = each(ctx, s, gsiAllCustomers(shopID), decodeCustomer, func(c gc.CustomerState) {
 		for _, b := range c.Balances {
 			add(b.Currency, 1, b.Amount+b.Held)
 		}
