@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	cdplog "github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
@@ -451,6 +453,93 @@ func TestConsole(t *testing.T) {
 		if rows := eval[int](t, b, `document.querySelectorAll('#history tbody tr').length`); rows != 4 {
 			t.Errorf("after Older: %d rows, want 4", rows)
 		}
+	})
+
+	t.Run("an expiring credit: the lots table lists it first with its UTC expiry day, the balance its next expiry", func(t *testing.T) {
+		// A browser east of UTC (Auckland: UTC+13 in December), where the
+		// UTC end of the chosen day is already the next day locally.
+		if _, err := chromedp.Call(b.ctx, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{TimezoneID: "Pacific/Auckland"}); err != nil {
+			t.Fatalf("timezone override: %v", err)
+		}
+		defer chromedp.Call(b.ctx, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{})
+		d := time.Now().UTC().AddDate(0, 0, 30)
+		date := d.Format(time.DateOnly)
+		expiresAt := date + "T23:59:59Z"
+		if local := eval[int](t, b, fmt.Sprintf(`new Date(%q).getDate()`, expiresAt)); local == d.Day() {
+			t.Fatalf("the browser's clock reads %s as day %d locally: the timezone override is not in effect", expiresAt, local)
+		}
+		shown := eval[string](t, b, fmt.Sprintf(`new Date(%q).toLocaleDateString(undefined, { dateStyle: 'medium', timeZone: 'UTC' })`, expiresAt))
+
+		b.fill(t, "credit-amount", "10.00", "credit-currency", "USD", "credit-payment", "other", "credit-reference", "Expiring goodwill",
+			"credit-expires", date)
+		b.click(t, "credit-submit")
+		b.waitText(t, "credit-confirm-text", "expiring "+shown)
+		b.click(t, "credit-confirm-yes")
+		b.waitText(t, "credit-ok", "Credited USD 10.00")
+		if got := balance(t, "USD"); got != 8550 {
+			t.Errorf("the API says USD balance %d, want 8550", got)
+		}
+		type apiLot struct {
+			Currency  string `json:"currency"`
+			Source    string `json:"source"`
+			Remaining int64  `json:"remaining"`
+			ExpiresAt string `json:"expiresAt"`
+		}
+		var lots struct {
+			Lots []apiLot `json:"lots"`
+		}
+		h.mustCall(t, http.StatusOK, "GET", custPath("/lots"), shop.AdminKey, nil, &lots)
+		// By currency, then in spending order: the expiring lot is the first
+		// of the USD lots.
+		first := slices.IndexFunc(lots.Lots, func(l apiLot) bool { return l.Currency == "USD" })
+		if first < 0 || lots.Lots[first].Source != "credit" || lots.Lots[first].Remaining != 1000 || lots.Lots[first].ExpiresAt != expiresAt {
+			t.Fatalf("the API lists lots %+v, want the 10.00 USD credit expiring %s first of the USD lots", lots.Lots, expiresAt)
+		}
+		// The table shows the API's lots in the API's order, pageSize (3)
+		// at a time: "More lots" brings the rest.
+		row := func(i int) []string {
+			return eval[[]string](t, b, fmt.Sprintf(`Array.from(document.querySelectorAll('#lots tbody tr')[%d].cells, (c) => c.textContent)`, i))
+		}
+		rows := func() int { return eval[int](t, b, `document.querySelectorAll('#lots tbody tr').length`) }
+		b.waitText(t, "lots", shown)
+		for page := 1; eval[bool](t, b, `!document.getElementById('lots-more').hidden`); page++ {
+			if page > 3 {
+				t.Fatal("More lots still offered after 3 pages")
+			}
+			before := rows()
+			b.click(t, "lots-more")
+			for deadline := time.Now().Add(10 * time.Second); rows() == before; time.Sleep(50 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatalf("More lots added no row to the %d shown", before)
+				}
+			}
+		}
+		if n := rows(); n != len(lots.Lots) {
+			t.Fatalf("the table has %d lot rows, the API %d lots", n, len(lots.Lots))
+		}
+		if got := row(first); len(got) != 5 || got[0] != "credit" || got[1] != "USD 10.00" || got[2] != "USD 10.00" || got[3] != shown {
+			t.Errorf("lot row %d %q, want credit, USD 10.00, USD 10.00, %s", first, got, shown)
+		}
+		if got := eval[string](t, b, fmt.Sprintf(`document.querySelectorAll('#lots tbody tr')[%d].cells[3].title`, first)); got != expiresAt {
+			t.Errorf("the expiry cell's title is %q, want the instant %s", got, expiresAt)
+		}
+		for i, l := range lots.Lots {
+			if i == first {
+				continue
+			}
+			if got := row(i); len(got) != 5 || got[3] != "never" || !strings.HasPrefix(got[2], l.Currency+" ") {
+				t.Errorf("lot row %d %q, want a %s lot that never expires", i, got, l.Currency)
+			}
+		}
+		// The balance shows what can be spent now and what expires next.
+		usd := func() []string {
+			return eval[[]string](t, b, `Array.from(document.querySelector('#balances tr[data-currency="USD"]').cells, (c) => c.textContent)`)
+		}
+		b.waitText(t, "balances", "USD 85.50")
+		if got := usd(); len(got) != 4 || got[1] != "USD 85.50" || got[3] != "USD 10.00 on "+shown {
+			t.Errorf("USD balance row %q, want USD 85.50 and next expiry USD 10.00 on %s", got, shown)
+		}
+		b.screenshot(t, "03b-customer-expiring-credit")
 	})
 
 	t.Run("a disabled card: disabling works, redeeming it then shows the API's problem detail", func(t *testing.T) {

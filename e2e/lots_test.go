@@ -3,6 +3,7 @@ package e2e_test
 import (
 	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 )
@@ -91,6 +92,12 @@ func testExpiringCredit(t *testing.T, h *harness) {
 		hist.Transactions[0].Postings[0].Amount != -750 || hist.Transactions[0].Postings[1].Account != "breakage" {
 		t.Fatalf("newest transaction: %+v, want the expiry of 7.50 to breakage", hist.Transactions)
 	}
+	// The job published the expiry's credit.expired right after its write
+	// (the scheduled publisher is not fired here, and would wait a minute).
+	if ev := expiredEvent(t, h, c.ID); ev == nil || ev.Data.Amount != 750 || !strings.HasPrefix(ev.Data.LotID, "lot_") ||
+		ev.Data.TransactionID != hist.Transactions[0].ID {
+		t.Fatalf("credit.expired on the bus: %+v, want the expiry of 7.50 naming its lot", ev)
+	}
 	got.Balances = nil // a decode into got keeps what the body omits
 	h.mustCall(t, http.StatusOK, "GET", "/v1/customers/"+c.ID, shop.ShopKey, nil, &got)
 	if got.Balances[0].Amount != 1000 || got.Balances[0].NextExpiry != nil {
@@ -100,4 +107,50 @@ func testExpiringCredit(t *testing.T, h *harness) {
 	if counts := fireSchedule(t, h, "CreditExpiryFunctionEveryFiveMinutes"); counts["expired"] != 0 || counts["reminded"] != 0 {
 		t.Fatalf("third run: %v, want nothing", counts)
 	}
+}
+
+// expiredEvent is the credit.expired of customerID among the events the
+// stack's bus received (nil if none).
+func expiredEvent(t *testing.T, h *harness, customerID string) *expiredEnvelope {
+	t.Helper()
+	if h.info.EventsURL == "" {
+		t.Fatal("stack.json has no eventsUrl")
+	}
+	resp, err := http.Get(h.info.EventsURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var listed struct {
+		Events []struct {
+			DetailType string          `json:"detail-type"`
+			Detail     json.RawMessage `json:"detail"`
+		}
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&listed); err != nil {
+		t.Fatal(err)
+	}
+	for _, be := range listed.Events {
+		if be.DetailType != "credit.expired" {
+			continue
+		}
+		var ev expiredEnvelope
+		if err := json.Unmarshal(be.Detail, &ev); err != nil {
+			t.Fatal(err)
+		}
+		if ev.Data.CustomerID == customerID {
+			return &ev
+		}
+	}
+	return nil
+}
+
+type expiredEnvelope struct {
+	ID   string `json:"id"`
+	Data struct {
+		TransactionID string `json:"transactionId"`
+		CustomerID    string `json:"customerId"`
+		LotID         string `json:"lotId"`
+		Amount        int64  `json:"amount"`
+	} `json:"data"`
 }

@@ -1,6 +1,7 @@
 // Command creditexpiry runs on a schedule: it expires what is left of each
 // lot of customer credit at its expiresAt (one expiry transaction per lot,
-// breakage credited) and emails customers their reminders before.
+// breakage credited, its credit.expired published right after) and
+// emails customers their reminders before.
 package main
 
 import (
@@ -11,6 +12,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/giftcredit/giftcredit/internal/awsenv"
+	"github.com/giftcredit/giftcredit/internal/awsenv/eventsenv"
 	"github.com/giftcredit/giftcredit/internal/awsenv/sesenv"
 	"github.com/giftcredit/giftcredit/internal/dynamo"
 	"github.com/giftcredit/giftcredit/internal/giftcode"
@@ -23,7 +25,8 @@ func main() {
 	cfg := awsenv.Must(awsenv.Config(context.Background()))
 	keyring := awsenv.Must(giftcode.NewKeyring([]byte(os.Getenv("CODE_HASH_SECRET"))))
 	store := dynamo.New(awsenv.DynamoDB(cfg, os.Getenv("DYNAMODB_ENDPOINT")), os.Getenv("TABLE_NAME"),
-		dynamo.WithKeyring(keyring), dynamo.WithComposer(mail.NewComposer(os.Getenv("SENDER_ADDRESS"))))
+		dynamo.WithKeyring(keyring), dynamo.WithComposer(mail.NewComposer(os.Getenv("SENDER_ADDRESS"))),
+		dynamo.WithEvents(eventsenv.Bus(cfg)))
 	j := &schedule.CreditExpiry{Store: store, Outbox: store, Mailer: sesmail.New(sesenv.Client(cfg, os.Getenv("SES_ENDPOINT"))),
 		Logger: awsenv.Logger(), Now: time.Now}
 	lambda.Start(j.Handle)

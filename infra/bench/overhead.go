@@ -50,6 +50,9 @@ func Overhead(ctx context.Context, ops []Op, cfg OverheadConfig) ([]Result, erro
 func overheadOf(ctx context.Context, op Op, cfg OverheadConfig) (*overheadSamples, error) {
 	s := &overheadSamples{}
 	chunk := cfg.Chunk
+	if op.Chunk > 0 && (chunk <= 0 || op.Chunk < chunk) {
+		chunk = op.Chunk
+	}
 	if chunk <= 0 {
 		chunk = cfg.Iterations
 	}

@@ -19,7 +19,8 @@ var composers = []string{"OrdersFunction", "AuditFunction", "RedemptionFunction"
 // write changes (and publish their events inline) and the scheduled
 // publisher.
 var eventPublishers = []string{"OrdersFunction", "RedemptionFunction", "CreditsFunction", "CreditApplicationsFunction",
-	"CheckoutFunction", "HoldReleaseFunction", "PromotionRunFunction", "PromotionWorkerFunction", "EventPublisherFunction"}
+	"CheckoutFunction", "HoldReleaseFunction", "PromotionRunFunction", "PromotionWorkerFunction", "EventPublisherFunction",
+	"CreditExpiryFunction"}
 
 // queueUsers are the functions that call SQS.
 var queueUsers = []string{"PromotionRunFunction", "PromotionWorkerFunction"}
@@ -129,5 +130,52 @@ func TestFunctionsLinkOnlyWhatTheyCall(t *testing.T) {
 	}
 	if seen != len(pkgs) {
 		t.Errorf("go list reported %d of %d functions", seen, len(pkgs))
+	}
+}
+
+// TestTemplateEventPublishers checks that each function that links the
+// EventBridge client (eventPublishers) is told the bus (EVENT_BUS_NAME
+// !Ref EventBus, EVENTS_ENDPOINT empty on AWS) and may call
+// events:PutEvents on that bus only, and that no other function may call
+// EventBridge at all. Without the variable a writer publishes nothing
+// inline (eventsenv.Bus gives nil), and only the scheduled publisher's
+// minute-late copy would reach the bus.
+func TestTemplateEventPublishers(t *testing.T) {
+	t.Parallel()
+	tpl := mustLoadTemplate(t)
+	for _, id := range eventPublishers {
+		if _, ok := tpl.Function(id); !ok {
+			t.Errorf("eventPublishers names %s, which the template does not define", id)
+		}
+	}
+	for _, fn := range tpl.Functions {
+		publisher := slices.Contains(eventPublishers, fn.LogicalID)
+		var actions []string
+		for _, st := range fn.Policies {
+			for _, a := range st.Actions {
+				if !strings.HasPrefix(a, "events:") {
+					continue
+				}
+				actions = append(actions, a)
+				if len(st.Resources) != 1 || st.Resources[0].GetAtt != "EventBus.Arn" {
+					t.Errorf("%s statement %q: %s on %v, want only !GetAtt EventBus.Arn", fn.LogicalID, st.Sid, a, st.Resources)
+				}
+			}
+		}
+		if !publisher {
+			if len(actions) > 0 {
+				t.Errorf("%s publishes no events but is granted %v", fn.LogicalID, actions)
+			}
+			continue
+		}
+		if !slices.Equal(actions, []string{"events:PutEvents"}) {
+			t.Errorf("%s publishes events: granted %v, want exactly events:PutEvents", fn.LogicalID, actions)
+		}
+		if v := fn.Environment["EVENT_BUS_NAME"]; v.Ref != "EventBus" {
+			t.Errorf("%s EVENT_BUS_NAME = %q, want !Ref EventBus", fn.LogicalID, v)
+		}
+		if v, ok := fn.Environment["EVENTS_ENDPOINT"]; !ok || !v.IsLiteral() || v.Literal != "" {
+			t.Errorf("%s EVENTS_ENDPOINT = %q (set: %v), want \"\" (the local stack sets its own)", fn.LogicalID, v, ok)
+		}
 	}
 }

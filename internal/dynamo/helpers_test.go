@@ -46,6 +46,17 @@ func newEnv(tb testing.TB, opts ...dynamo.Option) *env {
 	if err := dynamo.CreateTable(ctx, client, "giftcredit"); err != nil {
 		tb.Fatal(err)
 	}
+	// minidyn can lose index entries where DynamoDB would not
+	// (localaws.CheckIndexes): a test that made it do so fails here,
+	// rather than passing on a blind index.
+	tb.Cleanup(func() {
+		if tb.Failed() {
+			return
+		}
+		if err := localaws.CheckIndexes(ctx, localaws.NewDynamoClient(dyn.URL(), nil), "giftcredit"); err != nil {
+			tb.Error(err)
+		}
+	})
 	kr, err := giftcode.NewKeyring([]byte("test-secret-0123456789abcdef"))
 	if err != nil {
 		tb.Fatal(err)

@@ -69,6 +69,8 @@ type EventData struct {
 	// spend a refund gives back part of.
 	Reverses string `json:"reverses,omitempty"`
 	RefundOf string `json:"refundOf,omitempty"`
+	// LotID names the lot of credit.expired: what was left of it expired.
+	LotID string `json:"lotId,omitempty"`
 	// Source says where granted credit came from: redemption, credit,
 	// promotion or refund.
 	Source   string `json:"source,omitempty"`
@@ -222,7 +224,7 @@ func TxEvents(shopID string, tx Transaction) []Event {
 		}
 	case TxExpiry:
 		for _, m := range moves(tx, isCustomer) {
-			add(EventCreditExpired, funds(m, EventData{Amount: -m.amount}))
+			add(EventCreditExpired, funds(m, EventData{Amount: -m.amount, LotID: tx.LotID}))
 		}
 	case TxHold:
 		h, _ := holdOf()

@@ -218,10 +218,13 @@
     return isNaN(d) ? String(ts) : d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
   }
 
+  // day shows the UTC day of an instant: expiries are chosen as a UTC end
+  // of day ("Expires on"), which in a browser east of UTC is already the
+  // next day locally.
   function day(ts) {
     if (!ts) return '';
     const d = new Date(ts);
-    return isNaN(d) ? String(ts) : d.toLocaleDateString(undefined, { dateStyle: 'medium' });
+    return isNaN(d) ? String(ts) : d.toLocaleDateString(undefined, { dateStyle: 'medium', timeZone: 'UTC' });
   }
 
   function emptyRow(tbody, cols, text) {
@@ -438,7 +441,7 @@
           el('td', { text: lot.source }),
           el('td', { class: 'num', text: formatAmount(lot.amount, lot.currency) }),
           el('td', { class: 'num', text: formatAmount(lot.remaining, lot.currency) }),
-          el('td', { text: lot.expiresAt ? day(lot.expiresAt) : 'never' }),
+          el('td', { text: lot.expiresAt ? day(lot.expiresAt) : 'never', title: lot.expiresAt || undefined }),
           el('td', { text: when(lot.createdAt) })));
       }
       if (!tbody.rows.length) emptyRow(tbody, 5, 'No credit lots with anything left.');
