@@ -31,8 +31,9 @@ func fireSchedule(t *testing.T, h *harness, rule string) map[string]int {
 	return res.Counts
 }
 
-// testExpiringCredit grants a credit that expires a few seconds ahead (the
-// stack's clock is the wall clock), fires the expiry job before (the
+// testExpiringCredit grants a credit that expires some seconds ahead (the
+// stack's clock is the wall clock; 12 s leaves a loaded CI machine time
+// for the steps before expiresAt), fires the expiry job before (the
 // reminder mail) and after its expiresAt (the expiry transaction), and
 // sees the customer's balance and lots follow.
 func testExpiringCredit(t *testing.T, h *harness) {
@@ -42,7 +43,7 @@ func testExpiringCredit(t *testing.T, h *harness) {
 		map[string]any{"email": "lapse@example.com", "name": "Lee Lapse"}, &c, "Idempotency-Key", "e2e-lapse-customer")
 	h.mustCall(t, http.StatusCreated, "POST", "/v1/customers/"+c.ID+"/credits", shop.AdminKey,
 		map[string]any{"amount": 1000, "currency": "USD", "paymentType": "goodwill"}, nil, "Idempotency-Key", "e2e-lapse-1")
-	exp := time.Now().UTC().Add(4 * time.Second).Truncate(time.Second).Add(time.Second)
+	exp := time.Now().UTC().Add(12 * time.Second).Truncate(time.Second).Add(time.Second)
 	h.mustCall(t, http.StatusCreated, "POST", "/v1/customers/"+c.ID+"/credits", shop.AdminKey,
 		map[string]any{"amount": 750, "currency": "USD", "paymentType": "goodwill", "expiresAt": exp.Format(time.RFC3339)}, nil,
 		"Idempotency-Key", "e2e-lapse-2")
