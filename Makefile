@@ -23,6 +23,9 @@ DIR_PromotionRunFunction := promotionrun
 DIR_PromotionWorkerFunction := promotionworker
 DIR_CheckoutFunction := checkout
 DIR_HoldReleaseFunction := holdrelease
+# Liability report (issue 15): the daily close and the report route.
+DIR_DailyCloseFunction := dailyclose
+DIR_ReportsFunction := reports
 DIR_CreditExpiryFunction := creditexpiry
 DIR_AdminFunction := admin
 DIR_WebhooksFunction := webhooks

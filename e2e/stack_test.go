@@ -317,6 +317,59 @@ func TestLocalStack(t *testing.T) {
 		}
 	})
 
+	// Liability report (issue 15).
+	t.Run("liability report: the daily close through its URL, the report as JSON and as CSV", func(t *testing.T) {
+		sh := h.info.Shops[1]
+		var c customer
+		h.mustCall(t, http.StatusCreated, "POST", "/v1/customers", sh.AdminKey, map[string]any{"email": "ledger@harbour-tea.test", "name": "Lee Dger"},
+			&c, "Idempotency-Key", "liab-c1")
+		h.mustCall(t, http.StatusCreated, "POST", "/v1/customers/"+c.ID+"/credits", sh.AdminKey,
+			map[string]any{"amount": 1250, "currency": "BHD", "paymentType": "cash"}, nil, "Idempotency-Key", "liab-k1")
+		h.mustCall(t, http.StatusCreated, "POST", "/v1/orders", sh.AdminKey, map[string]any{"billingName": "Till", "billingEmail": "till@harbour-tea.test",
+			"paymentMethod": "cash", "currency": "BHD", "giftCards": []map[string]any{{"amount": 4000}}}, nil, "Idempotency-Key", "liab-o1")
+		resp, err := http.Post(h.info.Schedules["DailyCloseFunctionHourly"], "", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var run struct {
+			Job    string         `json:"job"`
+			Counts map[string]int `json:"counts"`
+		}
+		err = json.NewDecoder(resp.Body).Decode(&run)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != http.StatusOK || run.Job != "daily-close" || run.Counts["shops"] != 2 || run.Counts["failed"] != 0 {
+			t.Fatalf("daily close: status %d, %+v, %v", resp.StatusCode, run, err)
+		}
+		now := time.Now().UTC()
+		today, yesterday := now.Format("2006-01-02"), now.AddDate(0, 0, -1).Format("2006-01-02")
+		q := "/v1/reports/liability?from=" + yesterday + "&to=" + today + "&currency=BHD"
+		var rep struct {
+			Currency, From, To string
+			GiftCards          struct{ Opening, Issued, Closing, OutstandingCount int64 }
+			Credit             struct {
+				Granted struct{ Credit int64 }
+				Closing int64
+			}
+		}
+		h.mustCall(t, http.StatusOK, "GET", q, sh.AdminKey, nil, &rep)
+		if rep.Currency != "BHD" || rep.From != yesterday || rep.To != today || rep.GiftCards.Opening != 0 || rep.GiftCards.Issued != 4000 ||
+			rep.GiftCards.Closing != 4000 || rep.GiftCards.OutstandingCount != 1 || rep.Credit.Granted.Credit != 1250 || rep.Credit.Closing != 1250 {
+			t.Errorf("report %+v", rep)
+		}
+		status, body := h.call(t, "GET", q, sh.AdminKey, nil, "Accept", "text/csv")
+		lines := strings.Split(strings.TrimSuffix(string(body), "\r\n"), "\r\n")
+		if status != http.StatusOK || len(lines) != 3 || !strings.HasPrefix(lines[0], "day,currency,giftCards.opening,") ||
+			lines[2] != today+",BHD,0,4000,0,0,0,4000,1,0,0,1250,0,0,0,0,0,1250,false" {
+			t.Errorf("CSV: %d %q", status, lines)
+		}
+		if status, _ := h.call(t, "GET", q, sh.ShopKey, nil); status != http.StatusForbidden {
+			t.Errorf("shop key: %d, want 403", status)
+		}
+		status, body = h.call(t, "GET", "/v1/reports/liability?from="+today+"&to="+yesterday+"&currency=BHD", sh.AdminKey, nil)
+		if status != http.StatusBadRequest || !strings.Contains(string(body), `"field":"to"`) {
+			t.Errorf("to before from: %d %s", status, body)
+		}
+	})
 	t.Run("expiring credit: a reminder before, an expiry transaction at expiresAt", func(t *testing.T) { testExpiringCredit(t, h) })
 
 	t.Run("README tour runs as written", func(t *testing.T) { testTour(t, h) })

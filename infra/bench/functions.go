@@ -75,6 +75,7 @@ var Logical = map[string]string{
 	"promotions": "PromotionsFunction", "emailsender": "EmailSenderFunction", "audit": "AuditFunction",
 	"promotionrun": "PromotionRunFunction", "promotionworker": "PromotionWorkerFunction", "checkout": "CheckoutFunction",
 	"holdrelease": "HoldReleaseFunction", "creditexpiry": "CreditExpiryFunction", "admin": "AdminFunction",
+	"dailyclose": "DailyCloseFunction", "reports": "ReportsFunction",
 }
 
 // scheduleEvent is an EventBridge scheduled event, as the schedules send.
@@ -92,7 +93,7 @@ func ColdPayload(name string) ([]byte, error) {
 	case "authorizer":
 		return json.Marshal(events.APIGatewayV2CustomAuthorizerV2Request{Version: "2.0", Type: "REQUEST", RouteKey: "GET /v1/customers/{id}",
 			RawPath: "/v1/customers/x", Headers: map[string]string{}})
-	case "audit", "emailsender", "promotionrun", "holdrelease", "creditexpiry":
+	case "audit", "emailsender", "promotionrun", "holdrelease", "creditexpiry", "dailyclose":
 		return scheduleEvent()
 	case "promotionworker":
 		return json.Marshal(events.SQSEvent{Records: []events.SQSMessage{}})
@@ -123,6 +124,8 @@ var Workloads = map[string]Workload{
 	"audit":              auditLoad,
 	"checkout":           checkoutLoad,
 	"holdrelease":        holdReleaseLoad,
+	"reports":            reportsLoad,
+	"dailyclose":         dailyCloseLoad,
 	"creditexpiry":       creditExpiryLoad,
 	"admin":              consoleLoad,
 }

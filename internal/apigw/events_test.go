@@ -29,6 +29,8 @@ var functionOfDir = map[string]string{
 	"promotionworker":    "PromotionWorkerFunction",
 	"checkout":           "CheckoutFunction",
 	"holdrelease":        "HoldReleaseFunction",
+	"dailyclose":         "DailyCloseFunction",
+	"reports":            "ReportsFunction",
 	"creditexpiry":       "CreditExpiryFunction",
 	"admin":              "AdminFunction",
 	// Events out (issue 14).
@@ -98,7 +100,7 @@ func TestGoldenEvents(t *testing.T) {
 					t.Errorf("%s: want bodies that are giftcredit bus events", name)
 				}
 			}
-		case "EmailSenderFunction", "AuditFunction", "PromotionRunFunction", "HoldReleaseFunction", "EventPublisherFunction", "CreditExpiryFunction":
+		case "EmailSenderFunction", "AuditFunction", "PromotionRunFunction", "HoldReleaseFunction", "EventPublisherFunction", "CreditExpiryFunction", "DailyCloseFunction":
 			var ev events.EventBridgeEvent
 			roundTrip(t, name, b, &ev)
 			if ev.DetailType != "Scheduled Event" || ev.Source != "aws.events" || len(ev.Resources) != 1 ||

@@ -34,6 +34,9 @@ type Config struct {
 	Logger   *slog.Logger
 	Now      func() time.Time
 
+	// Reports serves the report routes.
+	Reports gc.Reports
+
 	// Webhooks serves the webhook routes; WebhookPolicy says which URLs
 	// they accept, Resolver resolves their hosts (net.DefaultResolver).
 	Webhooks      WebhookAdmin
@@ -79,6 +82,8 @@ type request struct {
 	query   map[string]string
 	idemKey string
 	body    []byte
+	// accept is the Accept header (a report may answer CSV).
+	accept string
 }
 
 // reply is a route's successful answer.
@@ -181,7 +186,7 @@ func (h *Handler) serve(ctx context.Context, ev events.APIGatewayV2HTTPRequest, 
 		}
 	}
 	r := request{actor: actor, path: ev.PathParameters, query: ev.QueryStringParameters, body: body,
-		idemKey: header(ev.Headers, "idempotency-key")}
+		idemKey: header(ev.Headers, "idempotency-key"), accept: header(ev.Headers, "accept")}
 	return f(ctx, h, r)
 }
 
@@ -196,6 +201,13 @@ func (h *Handler) respond(reqID string, rep reply, err error) events.APIGatewayV
 		if asDomain(err, &de) && de.Detail["retryAfter"] != "" {
 			headers["Retry-After"] = de.Detail["retryAfter"]
 		}
+	} else if t, ok := body.(textBody); ok {
+		// A body that is not JSON (the CSV of a report) goes as it is.
+		headers["Content-Type"] = t.contentType
+		for k, v := range t.headers {
+			headers[k] = v
+		}
+		return events.APIGatewayV2HTTPResponse{StatusCode: status, Headers: headers, Body: t.text}
 	} else {
 		headers["Content-Type"] = "application/json"
 	}

@@ -997,6 +997,26 @@ func routeCases() []routeCase {
 			setup: func(t testing.TB, e *env) []adjust {
 				return []adjust{withPatch(map[string]any{"transactionId": e.mustCardCapture(t, 2000)})}
 			}},
+
+		// ------------------------------------- GET /v1/reports/liability
+		{name: "read by an admin key", event: "reports-liability.json", caller: adminKey, status: 200,
+			check: func(t testing.TB, e *env, r response) {
+				if rep := decodeAs[gc.LiabilityReport](t, r); rep.Currency != "USD" || rep.From != "2026-10-01" || rep.To != "2026-10-31" {
+					t.Errorf("report = %s", r.Body)
+				}
+			}},
+		{name: "as CSV", event: "reports-liability-csv.json", caller: adminKey, status: 200,
+			check: func(t testing.TB, e *env, r response) {
+				if rows := strings.Count(r.Body, "\r\n"); rows != 32 || !strings.HasPrefix(r.Body, "day,currency,") {
+					t.Errorf("CSV has %d lines, want a header and 31 days: %s", rows, r.Body)
+				}
+			}},
+		{name: "a shop key", event: "reports-liability.json", caller: shopKey, status: 403, code: gc.EFORBIDDEN, setup: none},
+		{name: "another shop's admin sees its own", event: "reports-liability.json", caller: otherKey, status: 200, setup: none},
+		{name: "a bad date", event: "reports-liability.json", caller: adminKey, status: 400, field: "from",
+			setup: adj(withQuery("from", "2026-13-01"))},
+		{name: "a bad currency", event: "reports-liability.json", caller: adminKey, status: 400, field: "currency",
+			setup: adj(withQuery("currency", "EURO"))},
 		// Webhooks: webhooks_test.go.
 	}, webhookRouteCases()...)
 }

@@ -240,7 +240,7 @@ func newEnv(tb testing.TB, opts ...envOption) *env {
 		}
 		h, err := New(Config{Function: rt.Function, Ledger: store, Mailer: cfg.mailer, Outbox: store,
 			Promotions: store, Checkout: store, Logger: logger, Now: clk.Now,
-			Webhooks: store, Resolver: testResolver})
+			Webhooks: store, Resolver: testResolver, Reports: store})
 		if err != nil {
 			tb.Fatalf("New(%s): %v", rt.Function, err)
 		}

@@ -34,6 +34,7 @@ var implementations = map[string]routeFunc{
 	"POST /v1/holds/{id}/captures":                          captureHold,
 	"POST /v1/holds/{id}/void":                              voidHold,
 	"POST /v1/refunds":                                      refund,
+	"GET /v1/reports/liability":                             liabilityReport,
 	// Webhooks (webhooks.go).
 	"POST /v1/webhooks":                createWebhook,
 	"GET /v1/webhooks":                 listWebhooks,

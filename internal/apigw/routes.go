@@ -51,6 +51,7 @@ var Routes = []Route{
 	{"POST", "/v1/holds/{id}/captures", RoleShop, "CheckoutFunction"},
 	{"POST", "/v1/holds/{id}/void", RoleShop, "CheckoutFunction"},
 	{"POST", "/v1/refunds", RoleShop, "CheckoutFunction"},
+	{"GET", "/v1/reports/liability", RoleAdmin, "ReportsFunction"},
 	// Webhooks (issue 14).
 	{"POST", "/v1/webhooks", RoleAdmin, "WebhooksFunction"},
 	{"GET", "/v1/webhooks", RoleAdmin, "WebhooksFunction"},

@@ -50,6 +50,9 @@ func (s *Store) Audit(ctx context.Context, shopID string) (gc.AuditReport, error
 	if _, err := each(ctx, s, gsiAllHolds(shopID), decodeHold, aud.AddHold); err != nil {
 		return gc.AuditReport{}, err
 	}
+	if err := s.auditLiability(ctx, shopID, aud); err != nil {
+		return gc.AuditReport{}, err
+	}
 	return aud.Report(), nil
 }
 

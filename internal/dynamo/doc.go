@@ -130,6 +130,17 @@
 // unconditioned ADDs. A hold read past its expiresAt shows expired
 // (gc.HoldAsOf) whether or not the release job has run.
 //
+// # Liability report
+//
+// close.go (issue 15): the daily close keeps, per shop, its state
+// (SHOP#<s>#CLOSE / CLOSE: the last day closed and each currency's
+// closings), per day and shard a checkpoint of a run cut short
+// (SHOP#<s>#CLOSE#<day> / SHARD#<n>, TTL), and one item per currency and
+// day (SHOP#<s>#LIAB#<cur> / DAY#<day>) written once, by the transaction
+// that moves the state on. No mutation writes any of them: the close reads
+// a day's TXS shards after the day and its grace have passed. The report
+// reads the state, one Query of the currency's days (PK, SK BETWEEN) and
+// the shards of the days not yet closed.
 // # Lots
 //
 // lots.go. Every credit to a customer is a lot, and spending takes lots

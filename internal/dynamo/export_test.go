@@ -9,6 +9,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	gc "github.com/giftcredit/giftcredit/internal/giftcredit"
 )
 
 // DumpForTest scans the whole table into a stable string, leaving out the
@@ -88,4 +90,53 @@ func GSI1PartitionsForTest(ctx context.Context, s *Store) (map[string]int, error
 		}
 	}
 	return counts, nil
+}
+
+// ClosePagingForTest makes the daily close read pages of page
+// transactions and stop, as if out of time, after stopAfter pages a call.
+func ClosePagingForTest(page, stopAfter int) Option {
+	return func(s *Store) { s.closePaging = closePaging{page: page, stopAfter: stopAfter} }
+}
+
+// LiabilityDayItemsForTest counts the stored liability days of a shop in cur.
+func LiabilityDayItemsForTest(ctx context.Context, s *Store, shopID, cur string) (int, error) {
+	out, err := s.client.Query(ctx, &dynamodb.QueryInput{TableName: aws.String(s.table),
+		KeyConditionExpression: aws.String("PK = :pk"), ExpressionAttributeValues: item{":pk": avS(liabPK(shopID, cur))}})
+	if err != nil {
+		return 0, err
+	}
+	return len(out.Items), nil
+}
+
+// TamperLiabilityDayForTest overwrites one number of a stored day.
+func TamperLiabilityDayForTest(ctx context.Context, s *Store, shopID, cur, day, attr string, v int64) error {
+	k := keyLiabilityDay(shopID, cur, day)
+	_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(s.table), Key: k.av(),
+		UpdateExpression: aws.String("SET #a = :v"), ExpressionAttributeNames: map[string]string{"#a": attr},
+		ExpressionAttributeValues: item{":v": avN(v)}})
+	return err
+}
+
+// ClientForTest is the store's client (a second store on the same table).
+func ClientForTest(s *Store) *dynamodb.Client { return s.client }
+
+// LiabilityBalancesForTest sums the stored balances per currency: cards
+// with their holds, customers with theirs.
+func LiabilityBalancesForTest(ctx context.Context, s *Store, shopID string) (map[string][2]int64, error) {
+	out := map[string][2]int64{}
+	add := func(cur string, side int, v int64) {
+		x := out[cur]
+		x[side] += v
+		out[cur] = x
+	}
+	_, err := each(ctx, s, gsiAllCards(shopID), decodeCard, func(c gc.CardState) { add(c.Currency, 0, c.Balance+c.Held) })
+	if err != nil {
+		return nil, err
+	}
+	_, err = each(ctx, s, gsiAllCustomers(shopID), decodeCustomer, func(c gc.CustomerState) {
+		for _, b := range c.Balances {
+			add(b.Currency, 1, b.Amount+b.Held)
+		}
+	})
+	return out, err
 }

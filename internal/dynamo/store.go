@@ -41,6 +41,8 @@ type Store struct {
 	eventsPausedUntil atomic.Int64
 	// maxAttempts bounds optimistic-concurrency retries of one mutation.
 	maxAttempts int
+	// closePaging is the daily close's paging (close.go).
+	closePaging closePaging
 }
 
 var (

@@ -176,6 +176,8 @@ type Auditor struct {
 	spends     map[string]Spend
 	refunds    map[string]*big.Int
 	reversed   map[string]bool
+	// liab is the daily close's stored days (report_audit.go).
+	liab liabilityAudit
 	// lotSums are the lot moves of every transaction, by customer and
 	// lot; lotsLeft what the customers' records say is left of each.
 	lotSums  map[custLot]*big.Int
@@ -202,6 +204,7 @@ func NewAuditor(shopID string, now time.Time) *Auditor {
 		orderTxs: map[string]Transaction{},
 		holdTxs:  map[string]*holdFlow{}, heldStored: map[[2]string]int64{},
 		spends: map[string]Spend{}, refunds: map[string]*big.Int{}, reversed: map[string]bool{},
+		liab:    liabilityAudit{days: map[string][]LiabilityDay{}},
 		lotSums: map[custLot]*big.Int{}, lotsLeft: map[custLot]int64{},
 	}
 }
@@ -213,6 +216,7 @@ func (a *Auditor) breach(kind, subject, format string, args ...any) {
 // AddTransaction records a transaction and checks that it balances.
 func (a *Auditor) AddTransaction(t Transaction) {
 	a.report.Transactions++
+	a.liab.txs = append(a.liab.txs, t)
 	if err := t.Validate(); err != nil {
 		a.breach("unbalanced_transaction", t.ID, "%v", err)
 	}
@@ -410,6 +414,7 @@ func (a *Auditor) Report() AuditReport {
 	}
 	a.checkHolds()
 	a.checkRefunds()
+	a.checkLiability()
 	a.checkLots()
 	a.report.Accounts = len(ordered)
 	a.report.Breaches = append(a.report.Breaches, a.cards...)

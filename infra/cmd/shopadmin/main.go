@@ -8,16 +8,19 @@
 //	shopadmin revoke-key -shop shp_… -key key_…
 //	shopadmin list-keys -shop shp_…
 //	shopadmin set-tenders -shop shp_… -tenders voucher,invoice   (payment methods besides card a shop key may use; empty for none)
+//	shopadmin report -shop shp_… -currency USD [-from 2026-01-01] [-to 2026-12-31] [-csv]   (the liability report; to defaults to today, from to to)
 //	shopadmin set-expiry-notice -shop shp_… -days 7   (days before credit expires that its customer is reminded; 0 for never)
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/giftcredit/giftcredit/internal/awsenv"
 	"github.com/giftcredit/giftcredit/internal/dynamo"
@@ -33,7 +36,7 @@ func main() {
 
 func run(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return fmt.Errorf("usage: shopadmin create-shop|issue-key|revoke-key|list-keys|set-tenders|set-expiry-notice [flags]")
+		return fmt.Errorf("usage: shopadmin create-shop|issue-key|revoke-key|list-keys|set-tenders|set-expiry-notice|report [flags]")
 	}
 	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
 	table := fs.String("table", os.Getenv("TABLE_NAME"), "DynamoDB table (TABLE_NAME)")
@@ -46,6 +49,9 @@ func run(ctx context.Context, args []string) error {
 	role := fs.String("role", "shop", "key role: shop or admin")
 	keyID := fs.String("key", "", "key id")
 	tenders := fs.String("tenders", "", "comma-separated payment methods besides card that shop keys may use (set-tenders)")
+	from := fs.String("from", "", "first day of the report, YYYY-MM-DD (default: -to)")
+	to := fs.String("to", time.Now().UTC().Format(gc.DayLayout), "last day of the report, YYYY-MM-DD")
+	csv := fs.Bool("csv", false, "print the report's days as CSV (report)")
 	days := fs.Int64("days", gc.DefaultNoticeDays, "days before credit expires that its customer is reminded, 0 for never (set-expiry-notice)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
@@ -92,6 +98,20 @@ func run(ctx context.Context, args []string) error {
 			return err
 		}
 		return out.Encode(sh)
+	case "report":
+		rg, err := gc.ParseReportRange(cmp.Or(*from, *to), *to, *currency, time.Now())
+		if err != nil {
+			return err
+		}
+		rep, days, err := store.Liability(ctx, *shopID, rg)
+		if err != nil {
+			return err
+		}
+		if *csv {
+			_, err := fmt.Fprint(os.Stdout, gc.LiabilityCSV(days))
+			return err
+		}
+		return out.Encode(rep)
 	case "set-expiry-notice":
 		sh, err := store.SetExpiryNoticeDays(ctx, *shopID, *days)
 		if err != nil {

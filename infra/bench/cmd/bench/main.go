@@ -24,7 +24,7 @@ func main() {
 
 func run() error {
 	out := flag.String("out", "infra/bench/results.json", "where to write the results")
-	figures := flag.String("figures", "1,2,3,4,5,6,7,8", "the figures to measure (7 comes with 5; 8 runs 5 and 6)")
+	figures := flag.String("figures", "1,2,3,4,5,6,7,8,9", "the figures to measure (7 comes with 5; 8 runs 5 and 6)")
 	goCmd := flag.String("go", "go", "the go command that builds the functions")
 	buildDir := flag.String("build-dir", ".local/bench", "where to build the function binaries")
 	buildFlags := flag.String("build-flags", bench.DefaultBuildFlags, "go build flags of the functions (the Makefile's GOFLAGS_LAMBDA)")
@@ -87,6 +87,8 @@ func run() error {
 		f            func() ([]bench.Result, error)
 	}{
 		{"1", "figure 1, requests per operation", func() ([]bench.Result, error) { return bench.Requests(ctx, bench.RequestsOps()) }},
+		// Liability report (issue 15).
+		{"9", "figure 9, liability report reads", func() ([]bench.Result, error) { return bench.LiabilityReads(ctx) }},
 		{"2", "figure 2, handler overhead", func() ([]bench.Result, error) {
 			return bench.Overhead(ctx, bench.Mutations(), bench.OverheadConfig{Iterations: *iters, Chunk: *chunk})
 		}},
