@@ -58,7 +58,7 @@ cfn-lint:
 	else echo "cfn-lint not found: install it with 'pip install cfn-lint' (skipping template lint only)"; fi
 
 test: node-deps lint cfn-lint
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 -timeout 30m ./...
 
 # The local stack's command (infra/cmd/local) is built and then exec'd
 # rather than `go run`, so that Ctrl-C and a SIGTERM sent to make reach it
