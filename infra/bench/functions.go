@@ -128,6 +128,9 @@ var Workloads = map[string]Workload{
 	"dailyclose":         dailyCloseLoad,
 	"creditexpiry":       creditExpiryLoad,
 	"admin":              consoleLoad,
+	"webhooks":           webhooksLoad,
+	"eventpublisher":     eventPublisherLoad,
+	"webhookdelivery":    webhookDeliveryLoad,
 }
 
 // consolePage is a browser's GET /admin, the admin console's page (its

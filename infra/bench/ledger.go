@@ -47,7 +47,8 @@ type Ledger struct {
 	// Bus is the event bus stand-in of a ledger with Events (else nil).
 	Bus *localaws.Bus
 
-	seq atomic.Int64
+	seq     atomic.Int64
+	closers []func()
 }
 
 // LedgerOptions choose a ledger's server.
@@ -104,13 +105,19 @@ func NewLedger(ctx context.Context, o LedgerOptions) (*Ledger, error) {
 	return l, nil
 }
 
-// Close stops the server.
+// Close stops the server and what OnClose was given.
 func (l *Ledger) Close() {
 	l.Dyn.Close()
 	if l.Bus != nil {
 		l.Bus.Close()
 	}
+	for _, f := range l.closers {
+		f()
+	}
 }
+
+// OnClose has Close call f too (a workload's receiver).
+func (l *Ledger) OnClose(f func()) { l.closers = append(l.closers, f) }
 
 // Items returns the table's item count (call it when no write runs).
 func (l *Ledger) Items(ctx context.Context) (int, error) { return TableItems(ctx, l.Client, Table) }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/giftcredit/giftcredit/infra/local/runtime"
+	"github.com/giftcredit/giftcredit/infra/localaws"
 )
 
 // memoryTargetMB is figure 4's limit: a function must fit in Lambda's
@@ -42,6 +43,8 @@ func Memory(ctx context.Context, bins []Binary, cfg MemoryConfig) ([]Result, err
 		return nil, err
 	}
 	defer ses.Close()
+	bus := localaws.StartBus()
+	defer bus.Close()
 	var fns []Binary
 	for _, b := range bins {
 		if !b.Baseline {
@@ -65,7 +68,7 @@ func Memory(ctx context.Context, bins []Binary, cfg MemoryConfig) ([]Result, err
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			t := time.Now()
-			out[i], errs[i] = memoryOf(ctx, b, load, ses, invocations)
+			out[i], errs[i] = memoryOf(ctx, b, load, ses, bus, invocations)
 			if errs[i] != nil {
 				errs[i] = fmt.Errorf("%s: %w", b.Name, errs[i])
 			}
@@ -76,7 +79,7 @@ func Memory(ctx context.Context, bins []Binary, cfg MemoryConfig) ([]Result, err
 	return out, errors.Join(errs...)
 }
 
-func memoryOf(ctx context.Context, b Binary, load Workload, ses *FakeSES, invocations int) (Result, error) {
+func memoryOf(ctx context.Context, b Binary, load Workload, ses *FakeSES, bus *localaws.Bus, invocations int) (Result, error) {
 	l, err := NewLedger(ctx, LedgerOptions{})
 	if err != nil {
 		return Result{}, err
@@ -87,7 +90,11 @@ func memoryOf(ctx context.Context, b Binary, load Workload, ses *FakeSES, invoca
 		return Result{}, fmt.Errorf("seed: %w", err)
 	}
 	var output lockedBuffer
-	p := runtime.NewPool(runtime.FunctionConfig{Name: b.Name, Binary: b.Path, Env: FunctionEnv(l.Dyn.URL(), ses.URL()),
+	env := FunctionEnv(l.Dyn.URL(), ses.URL())
+	if eventFunctions[b.Name] {
+		env = eventEnv(env, bus.URL())
+	}
+	p := runtime.NewPool(runtime.FunctionConfig{Name: b.Name, Binary: b.Path, Env: env,
 		MaxProcesses: 1, Timeout: 30 * time.Second, Output: &output})
 	defer p.Close()
 	failed := 0
