@@ -99,23 +99,23 @@ func (d *DynamoDBAdmin) waitReady(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, dynamoDBAdminStartTimeout)
 	defer cancel()
 	client := &http.Client{Timeout: time.Second}
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-	for {
+	answers := func(ctx context.Context) bool {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, d.URL()+"/favicon.ico", nil)
-		if resp, err := client.Do(req); err == nil {
-			_, _ = io.Copy(io.Discard, resp.Body)
-			_ = resp.Body.Close()
-			return nil
+		resp, err := client.Do(req)
+		if err != nil {
+			return false
 		}
-		select {
-		case <-d.exited:
-			return fmt.Errorf("exited before it was ready (%v): %s", d.waitErr, d.stderr.String())
-		case <-ctx.Done():
-			return fmt.Errorf("no answer: %w; stderr: %s", ctx.Err(), d.stderr.String())
-		case <-tick.C:
-		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		_ = resp.Body.Close()
+		return true
 	}
+	switch err := pollUntil(ctx, d.exited, answers); {
+	case errors.Is(err, errProcessExited):
+		return fmt.Errorf("exited before it was ready (%v): %s", d.waitErr, d.stderr.String())
+	case err != nil:
+		return fmt.Errorf("no answer: %w; stderr: %s", err, d.stderr.String())
+	}
+	return nil
 }
 
 // URL is its home page, http://127.0.0.1:<port>.

@@ -151,17 +151,33 @@ func startSES(ctx context.Context, bin string, port int) (*SES, error) {
 func (s *SES) waitReady(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, sesStartTimeout)
 	defer cancel()
+	switch err := pollUntil(ctx, s.exited, s.healthy); {
+	case errors.Is(err, errProcessExited):
+		return fmt.Errorf("%w (%v): %s", errExitedEarly, s.waitErr, s.stderr.String())
+	case err != nil:
+		return fmt.Errorf("no answer from /health-check: %w; stderr: %s", err, s.stderr.String())
+	}
+	return nil
+}
+
+// errProcessExited is pollUntil's answer when the process ended first.
+var errProcessExited = errors.New("the process exited")
+
+// pollUntil calls ready every 50 ms until it says yes (nil), the process
+// whose exited channel is given ends (errProcessExited) or ctx ends (its
+// error): the start of every stand-in process the stack runs.
+func pollUntil(ctx context.Context, exited <-chan struct{}, ready func(context.Context) bool) error {
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		if s.healthy(ctx) {
+		if ready(ctx) {
 			return nil
 		}
 		select {
-		case <-s.exited:
-			return fmt.Errorf("%w (%v): %s", errExitedEarly, s.waitErr, s.stderr.String())
+		case <-exited:
+			return errProcessExited
 		case <-ctx.Done():
-			return fmt.Errorf("no answer from /health-check: %w; stderr: %s", ctx.Err(), s.stderr.String())
+			return ctx.Err()
 		case <-tick.C:
 		}
 	}
